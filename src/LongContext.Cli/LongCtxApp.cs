@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace LongContext.Cli;
+
+/// <summary>Builds the `longctx` command tree; each command lives in Commands/ and stays thin over the libraries.</summary>
+public static class LongCtxApp
+{
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("LongContext: plan, extend, evaluate and serve Llama-family models at long context.");
+        root.Options.Add(CliCommon.Json);
+        root.Options.Add(CliCommon.Verbose);
+        // One line per command; keep alphabetical.
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = BuildRoot();
+        return await root.Parse(args).InvokeAsync();
+    }
+}

@@ -1,0 +1,1 @@
+return await LongContext.Cli.LongCtxApp.RunAsync(args);

@@ -1,0 +1,37 @@
+using LongContext.Core.Rope;
+
+namespace LongContext.Core.Config;
+
+/// <summary>
+/// A decoder-only Llama-family model (llama, mistral, qwen2), as read from HF `config.json`. Architecture
+/// differences are flags (AttentionBias, TieWordEmbeddings, SlidingWindow), not subclasses.
+/// </summary>
+public sealed record ModelConfig
+{
+    public required string ModelType { get; init; }
+    public required int VocabSize { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int NumHiddenLayers { get; init; }
+    public required int NumAttentionHeads { get; init; }
+    public required int NumKeyValueHeads { get; init; }
+    /// <summary>HF `head_dim`; hidden_size / num_attention_heads when the config omits it.</summary>
+    public required int HeadDim { get; init; }
+    public double RmsNormEps { get; init; } = 1e-5;
+    public int MaxPositionEmbeddings { get; init; } = 8192;
+    public bool TieWordEmbeddings { get; init; }
+    /// <summary>Bias on q/k/v projections (qwen2: true; llama: `attention_bias`).</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary>Bias on o_proj (llama `attention_bias` covers it; qwen2 has none).</summary>
+    public bool OutputProjBias { get; init; }
+    public bool MlpBias { get; init; }
+    public string HiddenAct { get; init; } = "silu";
+    public RopeParameters Rope { get; init; } = new();
+    public int? BosTokenId { get; init; }
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
+    public int? PadTokenId { get; init; }
+    /// <summary>HF `torch_dtype` / `dtype` (bfloat16, float16, float32), if given.</summary>
+    public string? TorchDtype { get; init; }
+    /// <summary>mistral/qwen2 sliding window, when enabled; null means full attention.</summary>
+    public int? SlidingWindow { get; init; }
+}
