@@ -2,7 +2,9 @@
 // device selection. Streams come from PyTorch's pool so the caching allocator knows them.
 #include "common.h"
 
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAStream.h>
@@ -17,6 +19,17 @@ at::cuda::CUDAEvent* E(void* h) { return static_cast<at::cuda::CUDAEvent*>(h); }
 LC_EXPORT int lc_device_count(int* count) { LC_TRY(*count = (int)c10::cuda::device_count()) }
 LC_EXPORT int lc_set_device(int device) { LC_TRY(c10::cuda::set_device((c10::DeviceIndex)device)) }
 LC_EXPORT int lc_get_device(int* device) { LC_TRY(*device = (int)c10::cuda::current_device()) }
+// name: caller's buffer of name_len bytes; numbers: [total bytes, major, minor, multiprocessors].
+LC_EXPORT int lc_device_properties(int device, char* name, int name_len, int64_t* numbers) {
+  LC_TRY({
+    const cudaDeviceProp* p = at::cuda::getDeviceProperties((c10::DeviceIndex)device);
+    snprintf(name, (size_t)name_len, "%s", p->name);
+    numbers[0] = (int64_t)p->totalGlobalMem;
+    numbers[1] = p->major;
+    numbers[2] = p->minor;
+    numbers[3] = p->multiProcessorCount;
+  })
+}
 LC_EXPORT int lc_device_synchronize(int device) {
   LC_TRY({
     c10::cuda::CUDAGuard guard((c10::DeviceIndex)device);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LongContext.Cli.Commands;
 
 namespace LongContext.Cli;
 
@@ -11,6 +12,8 @@ public static class LongCtxApp
         root.Options.Add(CliCommon.Json);
         root.Options.Add(CliCommon.Verbose);
         // One line per command; keep alphabetical.
+        root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(SelfTestCommand.Create());
         return root;
     }
 

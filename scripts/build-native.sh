@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the optional C++ add-on (native/) against the libtorch of a PyTorch install (or LIBTORCH_DIR).
+# Output: native/build/liblongctx_native.so. The .NET side finds it there, next to the CLI, or via LONGCTX_NATIVE.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+python="${PYTHON:-python3}"
+if [[ -n "${LIBTORCH_DIR:-}" ]]; then
+  prefix="$LIBTORCH_DIR/share/cmake"
+else
+  prefix="$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')" || {
+    echo "error: no PyTorch found by $python; set LIBTORCH_DIR=<libtorch folder with share/cmake> or PYTHON=..." >&2; exit 1; }
+fi
+build="${BUILD_DIR:-$root/native/build}"
+mkdir -p "$build"
+if cmake -S "$root/native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >"$build/cmake.log" 2>&1 \
+   && cmake --build "$build" -j "$(nproc)" >>"$build/cmake.log" 2>&1; then
+  echo "built $build/liblongctx_native.so (cmake)"
+  exit 0
+fi
+# CMake's CUDA discovery can fail where PyTorch works (no toolkit in the usual place): compile directly.
+echo "cmake failed (see $build/cmake.log); compiling with g++ directly" >&2
+torch_dir="$("$python" -c 'import torch,os; print(os.path.dirname(torch.__file__))')"
+abi="$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')"
+cuda_inc="$("$python" -c 'import os
+try:
+    import nvidia.cuda_runtime as m; print(os.path.join(list(m.__path__)[0], "include"))
+except Exception:
+    print("/usr/local/cuda/include")')"
+"${CXX:-g++}" -O2 -std=c++17 -shared -fPIC -D_GLIBCXX_USE_CXX11_ABI="$abi" \
+  -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include" -I"$cuda_inc" -I/usr/local/cuda/include \
+  "$root"/native/src/*.cpp -L"$torch_dir/lib" -ltorch -ltorch_cpu -ltorch_cuda -lc10 -lc10_cuda \
+  -Wl,-rpath,"$torch_dir/lib" -o "$build/liblongctx_native.so"
+echo "built $build/liblongctx_native.so (g++)"

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using LongContext.Core.Diagnostics;
+using LongContext.Core.Runtime;
+using Spectre.Console;
+
+namespace LongContext.Cli.Commands;
+
+/// <summary>`longctx selftest`: numerical checks on this machine (fused kernels vs the fp32 fallback, ...).</summary>
+public static class SelfTestCommand
+{
+    public sealed record Report(string Device, bool Passed, IReadOnlyList<SelfTestCheck> Checks);
+
+    /// <summary>Checks contributed by other parts of the engine (model forward, ...).</summary>
+    public static readonly List<Func<TorchSharp.torch.Device, IEnumerable<SelfTestCheck>>> ExtraChecks = [];
+
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
+        var cmd = new Command("selftest", "Run numerical self-checks (add-on attention and its backward vs the fallback, within bf16/fp32 tolerances).");
+        cmd.Options.Add(device);
+        cmd.SetHandler((parse, _) =>
+        {
+            var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
+            var checks = SelfTest.Run(dev, ExtraChecks);
+            var report = new Report(dev.ToString(), checks.All(c => c.Passed), checks);
+            if (parse.GetValue(CliCommon.Json)) CliCommon.WriteJson(report);
+            else
+            {
+                var t = new Table().AddColumns("Check", "Result", "Error", "Tolerance", "Detail").Border(TableBorder.Rounded);
+                foreach (var c in checks)
+                    t.AddRow(Markup.Escape(c.Name), c.Passed ? "[green]pass[/]" : "[red]FAIL[/]",
+                        c.Error is null ? "" : c.Error.Value.ToString("E2"), c.Tolerance is null ? "" : c.Tolerance.Value.ToString("E0"), Markup.Escape(c.Detail));
+                CliCommon.Console.Write(t);
+                CliCommon.Console.MarkupLine(report.Passed ? $"[green]all {checks.Count} checks passed on {dev}[/]" : "[red]some checks failed[/]");
+            }
+            return report.Passed ? 0 : 1;
+        });
+        return cmd;
+    }
+}

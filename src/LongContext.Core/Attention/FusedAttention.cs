@@ -1,0 +1,86 @@
+using LongContext.Core.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LongContext.Core.Attention;
+
+/// <summary>Which kernel computes attention-with-LSE.</summary>
+public enum AttentionKernel
+{
+    /// <summary>cuDNN on CUDA if the add-on is loaded (FlashAttention-2 if cuDNN refuses), else the math fallback.</summary>
+    Auto = 0,
+    Cudnn = 1,
+    Flash = 2,
+    /// <summary>Pure TorchSharp fp32 (<see cref="MathAttention"/>).</summary>
+    Math = 3,
+}
+
+/// <summary>
+/// Attention that returns the log-sum-exp, forward and backward: the add-on's fused kernels on CUDA, the math
+/// fallback elsewhere. Layout [B, H, L, D]; K/V may have fewer heads (GQA). Causal masking with L &lt; S is
+/// bottom-right aligned (the queries are the last L positions), computed as a causal square block merged with a
+/// non-causal prefix block, so kernels only ever see the two shapes they all agree on.
+/// </summary>
+public static class FusedAttention
+{
+    public static bool UsesNative(Tensor q, AttentionKernel kernel = AttentionKernel.Auto) =>
+        kernel != AttentionKernel.Math && q.device_type == DeviceType.CUDA && NativeAddon.IsAvailable
+        && (q.dtype == ScalarType.BFloat16 || q.dtype == ScalarType.Float16);
+
+    public static AttentionResult Forward(Tensor q, Tensor k, Tensor v, bool causal, double? scale = null,
+        AttentionKernel kernel = AttentionKernel.Auto)
+    {
+        if (!UsesNative(q, kernel)) return MathAttention.Forward(q, k, v, causal, scale);
+        var (_, _, l, _, _, s, _) = MathAttention.Shapes(q, k, v);
+        if (!causal || l == s) return NativeForward(q, k, v, causal, scale, kernel);
+        if (l > s) throw new ArgumentException($"causal attention with more queries ({l}) than keys ({s})");
+        using var scope = NewDisposeScope();
+        long prefix = s - l;
+        var head = NativeForward(q, k.narrow(2, 0, prefix), v.narrow(2, 0, prefix), false, scale, kernel);
+        var diag = NativeForward(q, k.narrow(2, prefix, l), v.narrow(2, prefix, l), true, scale, kernel);
+        var merged = LseMerge.Merge(head, diag);
+        return new AttentionResult(merged.Output.MoveToOuterDisposeScope(), merged.Lse.MoveToOuterDisposeScope());
+    }
+
+    public static (Tensor dq, Tensor dk, Tensor dv) Backward(Tensor gradOut, Tensor q, Tensor k, Tensor v,
+        Tensor output, Tensor lse, bool causal, double? scale = null, AttentionKernel kernel = AttentionKernel.Auto)
+    {
+        if (!UsesNative(q, kernel)) return MathAttention.Backward(gradOut, q, k, v, output, lse, causal, scale);
+        var (_, _, l, _, _, s, _) = MathAttention.Shapes(q, k, v);
+        if (!causal || l == s) return NativeBackward(gradOut, q, k, v, output, lse, causal, scale, kernel);
+        using var scope = NewDisposeScope();
+        long prefix = s - l;
+        // Each block's gradient uses the final output and LSE, exactly as ring attention's backward does.
+        var (dq1, dk1, dv1) = NativeBackward(gradOut, q, k.narrow(2, 0, prefix), v.narrow(2, 0, prefix), output, lse, false, scale, kernel);
+        var (dq2, dk2, dv2) = NativeBackward(gradOut, q, k.narrow(2, prefix, l), v.narrow(2, prefix, l), output, lse, true, scale, kernel);
+        return ((dq1 + dq2).MoveToOuterDisposeScope(), cat([dk1, dk2], 2).MoveToOuterDisposeScope(), cat([dv1, dv2], 2).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Which native kernel ran last (for doctor/selftest): "cudnn", "flash" or "math".</summary>
+    public static string LastKernel { get; private set; } = "math";
+
+    static AttentionResult NativeForward(Tensor q, Tensor k, Tensor v, bool causal, double? scale, AttentionKernel kernel)
+    {
+        using var qc = q.contiguous();
+        using var kc = k.contiguous();
+        using var vc = v.contiguous();
+        NativeAddon.Check(NativeAddon.lc_attention_forward(qc.Handle, kc.Handle, vc.Handle, causal ? 1 : 0, scale ?? 0,
+            (int)kernel, out var o, out var lse, out int used), "attention forward");
+        LastKernel = used == 1 ? "cudnn" : "flash";
+        return new AttentionResult(NativeAddon.Adopt(o), NativeAddon.Adopt(lse));
+    }
+
+    static (Tensor, Tensor, Tensor) NativeBackward(Tensor gradOut, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
+        bool causal, double? scale, AttentionKernel kernel)
+    {
+        using var dO = gradOut.to(q.dtype).contiguous();
+        using var qc = q.contiguous();
+        using var kc = k.contiguous();
+        using var vc = v.contiguous();
+        using var oc = output.to(q.dtype).contiguous();
+        using var lc = lse.to(ScalarType.Float32).contiguous();
+        NativeAddon.Check(NativeAddon.lc_attention_backward(dO.Handle, qc.Handle, kc.Handle, vc.Handle, oc.Handle, lc.Handle,
+            causal ? 1 : 0, scale ?? 0, (int)kernel, out var dq, out var dk, out var dv), "attention backward");
+        return (NativeAddon.Adopt(dq), NativeAddon.Adopt(dk), NativeAddon.Adopt(dv));
+    }
+}
