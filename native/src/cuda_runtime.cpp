@@ -66,7 +66,7 @@ LC_EXPORT void lc_event_free(void* event) { delete E(event); }
 LC_EXPORT int lc_memory_stats(int device, int64_t* stats) {
   LC_TRY({
     auto s = c10::cuda::CUDACachingAllocator::getDeviceStats((c10::DeviceIndex)device);
-    const auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    const size_t all = 0;  // StatType::AGGREGATE (its namespace moved between PyTorch versions)
     stats[0] = s.allocated_bytes[all].current;
     stats[1] = s.reserved_bytes[all].current;
     stats[2] = s.allocated_bytes[all].peak;
