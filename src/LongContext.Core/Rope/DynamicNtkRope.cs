@@ -29,7 +29,8 @@ public static class DynamicNtkRope
         var (dim, factor) = Check(rope, headDim, maxPositionEmbeddings);
         var len = (float)Math.Max(seqLen, maxPositionEmbeddings);                    // torch.maximum(seq_len, max_pos), int64
         var ratio = len * (float)factor / (float)maxPositionEmbeddings - (float)(factor - 1); // float32 tensor ops
-        var scaled = RopeMath.Pow(ratio, (float)(dim / (double)(dim - 2)));           // tensor ** python float
+        // tensor ** python float: libtorch keeps the exponent in double here (float base, double exponent)
+        var scaled = (float)Math.Pow(ratio, dim / (double)(dim - 2));
         var scaledBase = (float)rope.RopeTheta * scaled;                               // python float * tensor
         return new RopeFrequencies(RopeMath.DefaultInvFreq(scaledBase, dim), 1.0);
     }
