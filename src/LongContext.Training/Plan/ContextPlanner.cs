@@ -34,13 +34,13 @@ public static class ContextPlanner
         for (int k = 0; k < lengths.Count; k++)
         {
             long length = lengths[k];
-            var layout = ChooseLayout(request, length, warnings, k + 1);
-            var memory = MemoryModel.Estimate(model, length, layout);
-            bool fits = memory.Total <= gpus.Gpu.MemoryBytes;
-
             // Default batch: Gradient's, but never more sequences per step than the stage has (at least one step).
             int batch = request.BatchSequences
                 ?? (int)Math.Min(GradientRecipe.DefaultBatchSequences(length), Math.Max(1, tokens[k] / length));
+            var layout = ChooseLayout(request, length, batch, warnings, k + 1);
+            var memory = MemoryModel.Estimate(model, length, layout);
+            bool fits = memory.Total <= gpus.Gpu.MemoryBytes;
+
             int dp = layout.DataParallel;
             int accum = (batch + dp - 1) / dp;
             if (batch % dp != 0)
@@ -95,8 +95,11 @@ public static class ContextPlanner
         return new ContextPlan(planModel, planGpus, planLayout, stages, totals, warnings, Notes(request, baseline));
     }
 
-    /// <summary>The stage's layout: the requested ring, or the smallest valid ring that fits; warns with a suggestion otherwise.</summary>
-    private static TrainingLayout ChooseLayout(PlanRequest request, long length, List<string> warnings, int stage)
+    /// <summary>
+    /// The stage's layout: the requested ring, or else the smallest valid ring that fits in memory and leaves no
+    /// ring idle (data-parallel degree ≤ batch); warns with a suggestion when nothing fits.
+    /// </summary>
+    private static TrainingLayout ChooseLayout(PlanRequest request, long length, int batch, List<string> warnings, int stage)
     {
         var gpus = request.Gpus;
         TrainingLayout Make(int gpuCount, int ring) => new(gpuCount, ring)
@@ -105,6 +108,8 @@ public static class ContextPlanner
             LmHeadChunkTokens = request.LmHeadChunkTokens,
         };
         var candidates = ValidRings(gpus.Count, length).Select(r => Make(gpus.Count, r)).ToList();
+        var busy = candidates.Where(l => l.DataParallel <= batch).ToList();
+        if (request.Ring is null && busy.Count > 0) candidates = busy;
         var fitting = candidates.FirstOrDefault(l => MemoryModel.Estimate(request.Model, length, l).Total <= gpus.Gpu.MemoryBytes);
         string where = $"Stage {stage} ({ContextLength.Format(length)})";
 
@@ -160,7 +165,8 @@ public static class ContextPlanner
         var notes = new List<string>
         {
             $"Time = model FLOPs (6·N + 6·layers·heads·head_dim·L per token, causal) / (GPUs × {request.Gpus.Gpu.Name} peak {request.Gpus.Gpu.PeakBf16Flops / 1e12:0.#} TFLOP/s bf16 × MFU {request.Mfu:0.##}).",
-            "Layout: zigzag ring attention over `ring` GPUs per sequence, data parallel across rings, ZeRO-3 over all GPUs; one sequence per ring per micro-step.",
+            "Layout: zigzag ring attention over `ring` GPUs per sequence, data parallel across rings, ZeRO-3 over all GPUs; one sequence per ring per micro-step. "
+                + (request.Ring is { } r ? $"Ring {r} as requested." : "Ring per stage: the smallest that fits in memory with no more rings than sequences per step."),
             "Memory: bf16 weights/grads, fp32 master + Adam m,v (sharded), per-layer activation checkpoints, one layer's recompute set, ring buffers, chunked LM head, 2 GiB reserve; flash attention (no L×L).",
             $"θ rule {request.Theta} from θ₀ = {baseline.Theta0.ToString("R", CultureInfo.InvariantCulture)} trained at {ContextLength.Format(baseline.TrainedLength)}; stages use plain RoPE (rope_type default) with that θ.",
             "Eval KV cache: bf16 K and V for the stage length (total, and per GPU when split over the ring).",

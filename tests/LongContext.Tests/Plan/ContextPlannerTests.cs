@@ -59,6 +59,17 @@ public class ContextPlannerTests
     }
 
     [Fact]
+    public void Auto_ring_leaves_no_ring_idle_on_a_large_cluster()
+    {
+        // 512 GPUs, batch 32/16/16/16 sequences: at least 512/32 = 16 and 512/16 = 32 GPUs per sequence, which is
+        // Gradient's 32 GPUs per sequence at 524K and 1048K.
+        var plan = ContextPlanner.Plan(Request("llama-3-8b", "512xL40S", 1L << 20));
+        Assert.Equal([16, 32, 32, 32], plan.Stages.Select(s => s.Ring));
+        Assert.Equal([1, 1, 1, 1], plan.Stages.Select(s => s.GradAccum));
+        Assert.Empty(plan.Warnings);
+    }
+
+    [Fact]
     public void A_stage_that_fits_nowhere_warns_with_the_cluster_that_would_fit()
     {
         var plan = ContextPlanner.Plan(Request("llama-3-8b", "8xH100", 1L << 20));
