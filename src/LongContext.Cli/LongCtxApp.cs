@@ -13,6 +13,7 @@ public static class LongCtxApp
         root.Options.Add(CliCommon.Verbose);
         // One line per command; keep alphabetical.
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(SelfTestCommand.Create());
         return root;
     }
