@@ -51,7 +51,7 @@ public sealed record ThetaRule(ThetaRuleKind Kind, IReadOnlyList<double>? FixedV
             return FixedValues;
         }
         return stageLengths.Select(length => Math.Round(Kind == ThetaRuleKind.ScalingLaw
-            ? CriticalTheta(baseline.Theta0, baseline.TrainedLength, length)
+            ? LongContext.Core.Rope.ScalingLaw.CriticalTheta(baseline.Theta0, baseline.TrainedLength, length)
             : NtkTheta(baseline.Theta0, baseline.TrainedLength, length, baseline.RotaryDim), MidpointRounding.AwayFromZero)).ToArray();
     }
 
@@ -59,11 +59,6 @@ public sealed record ThetaRule(ThetaRuleKind Kind, IReadOnlyList<double>? FixedV
     public static double NtkTheta(double theta0, double trainedLength, double targetLength, int rotaryDim)
     {
         if (rotaryDim <= 2) throw new ConfigException($"NTK θ needs a rotary dimension > 2 (got {rotaryDim}).");
-        return theta0 * Math.Pow(targetLength / trainedLength, rotaryDim / (rotaryDim - 2.0));
+        return LongContext.Core.Rope.ScalingLaw.NtkAwareTheta(theta0, targetLength / trainedLength, rotaryDim);
     }
-
-    // Private copy of the scaling-law critical base until LongContext.Core.Rope.ScalingLaw.CriticalTheta is merged
-    // (same signature); θ(T) = θ₀^(ln(T/2π) / ln(T_train/2π)).
-    private static double CriticalTheta(double theta0, double trainedLength, double targetLength) =>
-        Math.Pow(theta0, Math.Log(targetLength / (2 * Math.PI)) / Math.Log(trainedLength / (2 * Math.PI)));
 }
