@@ -5,6 +5,7 @@ namespace LongContext.Core.Config;
 /// <summary>
 /// A decoder-only Llama-family model (llama, mistral, qwen2), as read from HF `config.json`. Architecture
 /// differences are flags (AttentionBias, TieWordEmbeddings, SlidingWindow), not subclasses.
+/// Equality compares values (lists element-wise) and ignores <see cref="Warnings"/>.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -34,4 +35,31 @@ public sealed record ModelConfig
     public string? TorchDtype { get; init; }
     /// <summary>mistral/qwen2 sliding window, when enabled; null means full attention.</summary>
     public int? SlidingWindow { get; init; }
+    /// <summary>
+    /// qwen2 `max_window_layers`: layers with index &gt;= this use <see cref="SlidingWindow"/>, lower ones full
+    /// attention. 0 (mistral, and the default) means every layer uses the window when it is set.
+    /// </summary>
+    public int MaxWindowLayers { get; init; }
+    /// <summary>Unknown config keys that were ignored (one line each). Not part of equality.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The sliding window that layer <paramref name="layerIndex"/> uses, or null for full attention.</summary>
+    public int? SlidingWindowForLayer(int layerIndex) =>
+        SlidingWindow is { } window && layerIndex >= MaxWindowLayers ? window : null;
+
+    public bool Equals(ModelConfig? other) =>
+        other is not null
+        && ModelType == other.ModelType && VocabSize == other.VocabSize && HiddenSize == other.HiddenSize
+        && IntermediateSize == other.IntermediateSize && NumHiddenLayers == other.NumHiddenLayers
+        && NumAttentionHeads == other.NumAttentionHeads && NumKeyValueHeads == other.NumKeyValueHeads
+        && HeadDim == other.HeadDim && RmsNormEps.Equals(other.RmsNormEps)
+        && MaxPositionEmbeddings == other.MaxPositionEmbeddings && TieWordEmbeddings == other.TieWordEmbeddings
+        && AttentionBias == other.AttentionBias && OutputProjBias == other.OutputProjBias && MlpBias == other.MlpBias
+        && HiddenAct == other.HiddenAct && Rope.Equals(other.Rope) && BosTokenId == other.BosTokenId
+        && EosTokenIds.SequenceEqual(other.EosTokenIds) && PadTokenId == other.PadTokenId
+        && TorchDtype == other.TorchDtype && SlidingWindow == other.SlidingWindow
+        && MaxWindowLayers == other.MaxWindowLayers;
+
+    public override int GetHashCode() =>
+        HashCode.Combine(ModelType, HiddenSize, NumHiddenLayers, NumAttentionHeads, NumKeyValueHeads, VocabSize, Rope);
 }

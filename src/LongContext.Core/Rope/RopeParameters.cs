@@ -3,6 +3,8 @@ namespace LongContext.Core.Rope;
 /// <summary>
 /// The RoPE settings of a model, normalised from either config form: transformers-4 (`rope_theta` + `rope_scaling`
 /// with `type` or `rope_type`) or transformers-5 (`rope_parameters`). Field names follow HF's keys.
+/// Values are those the config gives; for llama3/yarn/longrope <see cref="OriginalMaxPositionEmbeddings"/> is
+/// filled from `max_position_embeddings` when absent (as transformers 5 does). Equality compares arrays element-wise.
 /// </summary>
 public sealed record RopeParameters
 {
@@ -28,4 +30,20 @@ public sealed record RopeParameters
     public double PartialRotaryFactor { get; init; } = 1.0;
 
     public static readonly IReadOnlyList<string> SupportedTypes = ["default", "linear", "dynamic", "yarn", "llama3", "longrope"];
+
+    public bool Equals(RopeParameters? other) =>
+        other is not null
+        && RopeType == other.RopeType && RopeTheta.Equals(other.RopeTheta) && Nullable.Equals(Factor, other.Factor)
+        && OriginalMaxPositionEmbeddings == other.OriginalMaxPositionEmbeddings
+        && Nullable.Equals(LowFreqFactor, other.LowFreqFactor) && Nullable.Equals(HighFreqFactor, other.HighFreqFactor)
+        && Nullable.Equals(BetaFast, other.BetaFast) && Nullable.Equals(BetaSlow, other.BetaSlow)
+        && Nullable.Equals(AttentionFactor, other.AttentionFactor) && Nullable.Equals(MScale, other.MScale)
+        && Nullable.Equals(MScaleAllDim, other.MScaleAllDim) && Truncate == other.Truncate
+        && ArraysEqual(ShortFactor, other.ShortFactor) && ArraysEqual(LongFactor, other.LongFactor)
+        && PartialRotaryFactor.Equals(other.PartialRotaryFactor);
+
+    public override int GetHashCode() => HashCode.Combine(RopeType, RopeTheta, Factor, OriginalMaxPositionEmbeddings);
+
+    private static bool ArraysEqual(double[]? a, double[]? b) =>
+        a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
 }
