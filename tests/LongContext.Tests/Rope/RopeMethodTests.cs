@@ -33,10 +33,13 @@ public class RopeMethodTests
     [Fact]
     public void Partial_rotary_factor_rotates_int_of_head_dim_times_factor()
     {
-        // int(80 * 0.4) = 32 rotated channels; exponents use that dimension, not head_dim.
+        // int(80 * 0.4) = 32 rotated channels for yarn; exponents use that dimension, not head_dim. Llama's default
+        // method rotates the whole head regardless, as transformers 5.17 does (recorded fixture).
+        var yarn = RopeFrequencies.Compute(new RopeParameters { RopeType = "yarn", RopeTheta = 10_000, Factor = 1, PartialRotaryFactor = 0.4 }, 80, 2048);
+        Assert.Equal(32, yarn.RotaryDim);
         var f = RopeFrequencies.Compute(new RopeParameters { RopeTheta = 10_000, PartialRotaryFactor = 0.4 }, 80, 2048);
-        Assert.Equal(32, f.RotaryDim);
-        RopeReference.AssertRelClose(RopeReference.Default(10_000, 32), f.InvFreq, FloatRel, "partial");
+        Assert.Equal(80, f.RotaryDim);
+        RopeReference.AssertRelClose(RopeReference.Default(10_000, 80), f.InvFreq, FloatRel, "default ignores partial");
     }
 
     [Fact]

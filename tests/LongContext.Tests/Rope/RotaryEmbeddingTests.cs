@@ -180,7 +180,7 @@ public class RotaryEmbeddingTests
     {
         using var scope = NewDisposeScope();
         torch.manual_seed(4);
-        using var rope = new RotaryEmbedding(Config(new RopeParameters { RopeTheta = 10_000, PartialRotaryFactor = 0.5 }, headDim: 16));
+        using var rope = new RotaryEmbedding(Config(new RopeParameters { RopeType = "yarn", Factor = 1, RopeTheta = 10_000, PartialRotaryFactor = 0.5 }, headDim: 16));
         Assert.Equal(8, rope.RotaryDim);
         var (cos, sin) = rope.Forward(Positions([3, 9, 40]), ScalarType.Float32, CPU);
         Assert.Equal(8, cos.shape[^1]);
