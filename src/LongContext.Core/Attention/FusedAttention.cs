@@ -32,6 +32,7 @@ public static class FusedAttention
     {
         if (!UsesNative(q, kernel)) return MathAttention.Forward(q, k, v, causal, scale);
         var (_, _, l, _, _, s, _) = MathAttention.Shapes(q, k, v);
+        if (causal && l == 1) causal = false; // one query at the end sees every key
         if (!causal || l == s) return NativeForward(q, k, v, causal, scale, kernel);
         if (l > s) throw new ArgumentException($"causal attention with more queries ({l}) than keys ({s})");
         using var scope = NewDisposeScope();
@@ -47,6 +48,7 @@ public static class FusedAttention
     {
         if (!UsesNative(q, kernel)) return MathAttention.Backward(gradOut, q, k, v, output, lse, causal, scale);
         var (_, _, l, _, _, s, _) = MathAttention.Shapes(q, k, v);
+        if (causal && l == 1) causal = false;
         if (!causal || l == s) return NativeBackward(gradOut, q, k, v, output, lse, causal, scale, kernel);
         using var scope = NewDisposeScope();
         long prefix = s - l;

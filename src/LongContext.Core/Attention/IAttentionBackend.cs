@@ -33,7 +33,7 @@ public sealed class SdpaAttentionBackend : IAttentionBackend
         double defaultScale = 1.0 / Math.Sqrt(q.shape[3]);
         if (Math.Abs(scale - defaultScale) > 1e-12 * defaultScale) q = q * (scale / defaultScale);
         Tensor result;
-        if (!causal) result = nn.functional.scaled_dot_product_attention(q, k, v);
+        if (!causal || l == 1) result = nn.functional.scaled_dot_product_attention(q, k, v);
         else if (l == s) result = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
         else
         {

@@ -1,0 +1,51 @@
+using LongContext.Core.Attention;
+using LongContext.Core.Inference;
+using LongContext.Core.Rope;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LongContext.Core.Model;
+
+/// <summary>
+/// Grouped-query self-attention. Projections and RoPE live here; the attention itself goes through the
+/// <see cref="IAttentionBackend"/> seam, which sees K/V with their own (smaller) head count.
+/// </summary>
+public sealed class LlamaAttention : nn.Module
+{
+    readonly int layerIndex, numHeads, numKvHeads, headDim;
+    readonly double scale;
+    public Linear q_proj, k_proj, v_proj, o_proj;
+
+    public LlamaAttention(Config.ModelConfig c, int layerIndex, ScalarType dtype, Device device) : base("LlamaAttention")
+    {
+        this.layerIndex = layerIndex;
+        numHeads = c.NumAttentionHeads;
+        numKvHeads = c.NumKeyValueHeads;
+        headDim = c.HeadDim;
+        scale = 1.0 / Math.Sqrt(headDim);
+        q_proj = nn.Linear(c.HiddenSize, numHeads * headDim, hasBias: c.AttentionBias, device: device, dtype: dtype);
+        k_proj = nn.Linear(c.HiddenSize, numKvHeads * headDim, hasBias: c.AttentionBias, device: device, dtype: dtype);
+        v_proj = nn.Linear(c.HiddenSize, numKvHeads * headDim, hasBias: c.AttentionBias, device: device, dtype: dtype);
+        o_proj = nn.Linear(numHeads * headDim, c.HiddenSize, hasBias: c.OutputProjBias, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    /// <param name="x">[B, L, hidden]</param>
+    /// <param name="cos">[B, L, rotary]</param>
+    /// <param name="cache">null in training; in inference the keys/values of earlier positions.</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IAttentionBackend backend, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1];
+        var q = q_proj.call(x).view(b, l, numHeads, headDim).transpose(1, 2);     // [B, Hq, L, D]
+        var k = k_proj.call(x).view(b, l, numKvHeads, headDim).transpose(1, 2);   // [B, Hkv, L, D]
+        var v = v_proj.call(x).view(b, l, numKvHeads, headDim).transpose(1, 2);
+        q = RotaryEmbedding.ApplyRotary(q, cos, sin);
+        k = RotaryEmbedding.ApplyRotary(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);         // [B, Hkv, S, D], S = cached + L
+        var attn = backend.Attend(q, k, v, causal: true, scale);                 // [B, Hq, L, D]
+        var merged = attn.transpose(1, 2).reshape(b, l, numHeads * headDim);
+        return o_proj.call(merged).MoveToOuterDisposeScope();
+    }
+}

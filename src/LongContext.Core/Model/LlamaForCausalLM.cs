@@ -1,0 +1,101 @@
+using LongContext.Core.Attention;
+using LongContext.Core.Config;
+using LongContext.Core.Inference;
+using LongContext.Core.Rope;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LongContext.Core.Model;
+
+/// <summary>The decoder stack of HF LlamaModel: embed_tokens → layers → norm (names match HF state dicts).</summary>
+public sealed class LlamaModel : nn.Module
+{
+    public Embedding embed_tokens;
+    public ModuleList<LlamaDecoderLayer> layers;
+    public RmsNorm norm;
+
+    public LlamaModel(ModelConfig c, ScalarType dtype, Device device) : base("LlamaModel")
+    {
+        embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(c, i, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+}
+
+/// <summary>
+/// A Llama-family causal LM (llama, mistral, qwen2): HF-compatible parameter names, no parallelism and no I/O.
+/// The forward returns final hidden states; logits are computed only for the positions a caller asks for.
+/// </summary>
+public sealed class LlamaForCausalLM : nn.Module
+{
+    public LlamaModel model;
+    public Linear? lm_head;
+    readonly RotaryEmbedding rotary;
+
+    public LlamaForCausalLM(ModelConfig config, ScalarType dtype, Device device) : base("LlamaForCausalLM")
+    {
+        Config = config;
+        Dtype = dtype;
+        Device = device;
+        model = new LlamaModel(config, dtype, device);
+        if (!config.TieWordEmbeddings)
+            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device, dtype: dtype);
+        rotary = new RotaryEmbedding(config);
+        RegisterComponents();
+    }
+
+    public ModelConfig Config { get; }
+    public ScalarType Dtype { get; }
+    public Device Device { get; }
+    public Tensor LmHeadWeight => lm_head?.weight ?? model.embed_tokens.weight!;
+
+    /// <summary>
+    /// Runs the decoder. inputIds [B, L]; positions default to cache.Length … cache.Length + L − 1. With a cache,
+    /// keys and values are appended to it and the cache advances by L.
+    /// </summary>
+    /// <returns>Hidden states after the final norm, [B, L, hidden].</returns>
+    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], l = inputIds.shape[1];
+        int start = cache?.Length ?? 0;
+        int end = start + (int)l;
+        CheckSlidingWindow(end);
+        // With default positions the largest is end − 1, so the rotary tables need no device→host read.
+        int? seqLenHint = positionIds is null ? end : null;
+        positionIds ??= arange(start, end, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, l);
+        var (cos, sin) = rotary.Forward(positionIds, Dtype, inputIds.device, seqLen: seqLenHint);
+        var h = model.embed_tokens.call(inputIds);
+        foreach (var layer in model.layers)
+            h = layer.Forward(h, cos, sin, backend, cache);
+        cache?.Advance((int)l);
+        return model.norm.call(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits in fp32 for hidden states [.., hidden] (callers pass only the positions they need).</summary>
+    public Tensor Logits(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(hidden, LmHeadWeight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    void CheckSlidingWindow(int length)
+    {
+        if (Config.SlidingWindow is int window && length > window)
+            throw new LongContextException(
+                $"this {Config.ModelType} model uses sliding-window attention (sliding_window = {window}) and the sequence reached {length} tokens; " +
+                "windowed attention is not implemented yet, so results past the window would differ from transformers. Keep inputs within the window or set sliding_window to null in config.json if the model was trained without it.");
+    }
+
+    /// <summary>Parameters by HF name ("model.layers.0.self_attn.q_proj.weight", ...).</summary>
+    public IReadOnlyDictionary<string, Tensor> NamedTensors() =>
+        named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}
