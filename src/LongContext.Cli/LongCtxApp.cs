@@ -11,6 +11,7 @@ public static class LongCtxApp
         root.Options.Add(CliCommon.Json);
         root.Options.Add(CliCommon.Verbose);
         // One line per command; keep alphabetical.
+        root.Subcommands.Add(Commands.TokenizeCommand.Create());
         return root;
     }
 

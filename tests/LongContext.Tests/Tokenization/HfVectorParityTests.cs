@@ -30,6 +30,8 @@ public class HfVectorParityTests
         Assert.Contains("llama3", folders);
         Assert.Contains("gpt2", folders);
         Assert.Contains("qwen2", folders);
+        Assert.Contains("llama2", folders);
+        Assert.Contains("metaspace", folders);
     }
 
     [Theory]
