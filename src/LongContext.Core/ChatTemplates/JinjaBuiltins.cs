@@ -71,21 +71,24 @@ internal static class JinjaBuiltins
 
     private static string PercentFormat(string format, object? args)
     {
-        var values = args is List<object?> l ? l : [args];
+        var values = args is PyTuple t ? t : [args];
         int next = 0;
-        return Regex.Replace(format, "%([sdrf%])", m =>
+        string result = Regex.Replace(format, @"%(?:\.(\d+))?([sdirf%])", m =>
         {
-            if (m.Groups[1].Value == "%") return "%";
+            if (m.Groups[2].Value == "%") return "%";
             if (next >= values.Count) throw new InvalidOperationException("not enough arguments for format string");
             var v = values[next++];
-            return m.Groups[1].Value switch
+            int precision = m.Groups[1].Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 6;
+            return m.Groups[2].Value switch
             {
-                "d" => ((long)Py.ToDouble(v)).ToString(CultureInfo.InvariantCulture),
+                "d" or "i" => ((long)Py.ToDouble(v)).ToString(CultureInfo.InvariantCulture),
                 "r" => Py.Repr(v),
-                "f" => Py.ToDouble(v).ToString("F6", CultureInfo.InvariantCulture),
+                "f" => Py.ToDouble(v).ToString("F" + precision, CultureInfo.InvariantCulture),
                 _ => Py.Str(v),
             };
         });
+        if (next < values.Count) throw new InvalidOperationException("not all arguments converted during string formatting");
+        return result;
     }
 
     public static bool Compare(string op, object? a, object? b) => op switch
@@ -114,6 +117,9 @@ internal static class JinjaBuiltins
         Undefined => false,
         _ => throw new InvalidOperationException($"argument of type '{Py.TypeName(container)}' is not iterable"),
     };
+
+    private static int CompareCaseInsensitive(object? a, object? b) =>
+        a is string sa && b is string sb ? string.CompareOrdinal(sa.ToLowerInvariant(), sb.ToLowerInvariant()) : Compare(a, b);
 
     private static int Compare(object? a, object? b)
     {
@@ -213,13 +219,13 @@ internal static class JinjaBuiltins
                 {
                     "ceil" => Math.Ceiling(d * f) / f,
                     "floor" => Math.Floor(d * f) / f,
-                    _ => Math.Round(d * f, MidpointRounding.AwayFromZero) / f,
+                    _ => Math.Round(d, Math.Clamp(precision, 0, 15), MidpointRounding.ToEven),
                 };
             }
             case "items":
                 return v switch
                 {
-                    Dictionary<object, object?> d => d.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList(),
+                    Dictionary<object, object?> d => d.Select(kv => (object?)new PyTuple { kv.Key, kv.Value }).ToList(),
                     Undefined => new List<object?>(),
                     _ => throw new InvalidOperationException($"items filter expects a mapping, got {Py.TypeName(v)}"),
                 };
@@ -236,10 +242,11 @@ internal static class JinjaBuiltins
             case "sort":
             {
                 bool reverse = Py.Truthy(Get(0, "reverse", false));
-                kw.TryGetValue("attribute", out var attr);
+                bool caseSensitive = Py.Truthy(Get(1, "case_sensitive", false));
+                var attr = Get(2, "attribute", null);
                 var items = Py.Iterate(v).ToList();
                 var key = (object? i) => attr is null ? i : Attribute(i, attr);
-                var sorted = items.OrderBy(key, Comparer<object?>.Create(Compare)).ToList();
+                var sorted = items.OrderBy(key, Comparer<object?>.Create(caseSensitive ? Compare : CompareCaseInsensitive)).ToList();
                 if (reverse) sorted.Reverse();
                 return sorted;
             }
@@ -327,6 +334,14 @@ internal static class JinjaBuiltins
                 return new string(' ', left) + s + new string(' ', width - s.Length - left);
             }
             case "safe": return v;
+            case "format": return PercentFormat(Py.Str(v), args.Count == 1 ? args[0] : new PyTuple(args));
+            case "attr":
+                // jinja2's attr looks up Python attributes only: dict keys are not attributes.
+                return v switch
+                {
+                    Namespace ns => ns.Values.TryGetValue(Py.Str(Get(0, "name", "")), out var a) ? a : new Undefined("attribute"),
+                    _ => new Undefined($"'{Py.TypeName(v)} object' has no attribute {Py.Repr(Get(0, "name", ""))}"),
+                };
             case "e" or "escape" or "forceescape":
                 return Py.Str(v).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&#34;").Replace("'", "&#39;");
             case "batch":
@@ -336,7 +351,7 @@ internal static class JinjaBuiltins
             }
             case "dictsort":
                 return v is Dictionary<object, object?> dd
-                    ? dd.OrderBy(kv => kv.Key, Comparer<object?>.Create(Compare)).Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList()
+                    ? dd.OrderBy(kv => kv.Key, Comparer<object?>.Create(CompareCaseInsensitive)).Select(kv => (object?)new PyTuple { kv.Key, kv.Value }).ToList()
                     : throw new InvalidOperationException("dictsort expects a mapping");
             default:
                 throw new InvalidOperationException($"unsupported filter '{name}'");
@@ -520,7 +535,7 @@ internal static class JinjaBuiltins
             case Dictionary<object, object?> d:
                 switch (name)
                 {
-                    case "items": return d.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList();
+                    case "items": return d.Select(kv => (object?)new PyTuple { kv.Key, kv.Value }).ToList();
                     case "keys": return d.Keys.Cast<object?>().ToList();
                     case "values": return d.Values.ToList();
                     case "get":

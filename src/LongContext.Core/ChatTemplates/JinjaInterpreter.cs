@@ -219,7 +219,7 @@ internal sealed class JinjaInterpreter
                 if (n.Name == "loop" && !scope.TryGet("loop", out _)) return new Undefined("loop");
                 return scope.TryGet(n.Name, out var v) ? v : new Undefined($"'{n.Name}'");
             case ListExpr l:
-                return l.Items.Select(i => Eval(i, scope)).ToList();
+                return l.IsTuple ? new PyTuple(l.Items.Select(i => Eval(i, scope))) : l.Items.Select(i => Eval(i, scope)).ToList();
             case DictExpr d:
             {
                 var dict = new Dictionary<object, object?>();

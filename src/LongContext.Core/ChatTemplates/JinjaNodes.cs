@@ -17,7 +17,7 @@ internal sealed record ContinueNode(int Offset) : Node(Offset);
 internal abstract record Expr(int Offset);
 internal sealed record LiteralExpr(object? Value, int Offset) : Expr(Offset);
 internal sealed record NameExpr(string Name, int Offset) : Expr(Offset);
-internal sealed record ListExpr(List<Expr> Items, int Offset) : Expr(Offset);
+internal sealed record ListExpr(List<Expr> Items, int Offset, bool IsTuple = false) : Expr(Offset);
 internal sealed record DictExpr(List<(Expr Key, Expr Value)> Items, int Offset) : Expr(Offset);
 internal sealed record AttrExpr(Expr Target, string Name, int Offset) : Expr(Offset);
 internal sealed record ItemExpr(Expr Target, Expr Index, int Offset) : Expr(Offset);

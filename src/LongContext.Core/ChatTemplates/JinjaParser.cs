@@ -200,7 +200,7 @@ internal sealed class JinjaParser
             if (Peek().Type == T.End) break;
             items.Add(ParseExpression());
         }
-        return new ListExpr(items, first.Offset);
+        return new ListExpr(items, first.Offset, IsTuple: true);
     }
 
     private Expr ParseExpression(bool allowConditional = true)
@@ -361,7 +361,7 @@ internal sealed class JinjaParser
                 };
             case T.Op when t.Text == "(":
             {
-                if (Accept(")")) return new ListExpr([], t.Offset);
+                if (Accept(")")) return new ListExpr([], t.Offset, IsTuple: true);
                 var first = ParseExpression();
                 if (Accept(")")) return first;
                 var items = new List<Expr> { first };
@@ -371,7 +371,7 @@ internal sealed class JinjaParser
                     items.Add(ParseExpression());
                 }
                 Expect(")");
-                return new ListExpr(items, t.Offset);
+                return new ListExpr(items, t.Offset, IsTuple: true);
             }
             case T.Op when t.Text == "[":
             {

@@ -20,6 +20,13 @@ internal sealed class Namespace
     public Dictionary<string, object?> Values { get; } = new(StringComparer.Ordinal);
 }
 
+/// <summary>A Python tuple: a list that prints as (a, b). Tuple literals, dict items and dictsort produce it.</summary>
+internal sealed class PyTuple : List<object?>
+{
+    public PyTuple() { }
+    public PyTuple(IEnumerable<object?> items) : base(items) { }
+}
+
 /// <summary>A callable value (macros, globals, bound methods).</summary>
 internal sealed class JinjaCallable(string name, Func<List<object?>, Dictionary<string, object?>, object?> invoke)
 {
@@ -105,6 +112,7 @@ internal static class Py
     public static string Repr(object? v) => v switch
     {
         string s => StringRepr(s),
+        PyTuple t => t.Count == 1 ? "(" + Repr(t[0]) + ",)" : "(" + string.Join(", ", t.Select(Repr)) + ")",
         List<object?> list => "[" + string.Join(", ", list.Select(Repr)) + "]",
         Dictionary<object, object?> d => "{" + string.Join(", ", d.Select(kv => Repr(kv.Key) + ": " + Repr(kv.Value))) + "}",
         Namespace ns => "<Namespace " + Repr(ns.Values.ToDictionary(kv => (object)kv.Key, kv => kv.Value)) + ">",

@@ -186,17 +186,29 @@ public sealed class HfTokenizer : ITextTokenizer
     /// <summary>Number of tokens of text without special tokens.</summary>
     public int CountTokens(string text) => Encode(text, addSpecialTokens: false).Count;
 
-    /// <summary>Renders the chat template as transformers' apply_chat_template(tokenize=False) does.</summary>
+    /// <summary>
+    /// Renders the chat template as transformers' apply_chat_template(tokenize=False) does: bos_token, eos_token,
+    /// unk_token, pad_token from the config, tools/documents none unless extraVariables sets them.
+    /// </summary>
     public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt,
-        IReadOnlyDictionary<string, object?>? extraVariables = null)
+        IReadOnlyDictionary<string, object?>? extraVariables = null) =>
+        RequireTemplate().Render(messages, addGenerationPrompt, TemplateVariables(extraVariables));
+
+    /// <summary>As above for messages as dictionaries / JsonElement (tool_calls, tool results, multi-part content).</summary>
+    public string ApplyChatTemplate(IReadOnlyList<object?> messages, bool addGenerationPrompt,
+        IReadOnlyDictionary<string, object?>? extraVariables = null) =>
+        RequireTemplate().Render(messages, addGenerationPrompt, TemplateVariables(extraVariables));
+
+    private ChatTemplate RequireTemplate() => ChatTemplate
+        ?? throw new TokenizerException("this model has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use raw prompts");
+
+    private Dictionary<string, object?> TemplateVariables(IReadOnlyDictionary<string, object?>? extraVariables)
     {
-        if (ChatTemplate is null)
-            throw new TokenizerException("this model has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use raw prompts");
         var variables = new Dictionary<string, object?>();
         foreach (var (key, value) in _specialTokenStrings) variables[key] = value;
         if (extraVariables is not null)
             foreach (var (key, value) in extraVariables) variables[key] = value;
-        return ChatTemplate.Render(messages, addGenerationPrompt, variables);
+        return variables;
     }
 
     /// <summary>Chat template rendered then encoded without adding special tokens (the template writes BOS itself), as transformers does.</summary>

@@ -29,7 +29,9 @@ public class ChatFixtureTests
 
         using var cases = JsonDocument.Parse(File.ReadAllText(Path.Combine(ChatDir, "cases.json")));
         var c = cases.RootElement.EnumerateArray().Single(x => x.GetProperty("name").GetString() == name);
-        var template = ChatTemplate.Parse(File.ReadAllText(Path.Combine(ChatDir, c.GetProperty("template_file").GetString()!)));
+        var template = ChatTemplate.Parse(c.TryGetProperty("template", out var inline)
+            ? inline.GetString()!
+            : File.ReadAllText(Path.Combine(ChatDir, c.GetProperty("template_file").GetString()!)));
         var extra = new Dictionary<string, object?>
         {
             ["bos_token"] = c.GetProperty("bos_token").GetString(),
