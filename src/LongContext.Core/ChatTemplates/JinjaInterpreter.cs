@@ -68,6 +68,10 @@ internal sealed class JinjaInterpreter
         {
             throw new TokenizerException("chat template: {% continue %} outside a loop");
         }
+        catch (Exception e) when (IsEvaluationError(e))
+        {
+            throw new TokenizerException($"chat template: {e.Message}");
+        }
         return sb.ToString();
     }
 
@@ -407,11 +411,14 @@ internal sealed class JinjaInterpreter
         {
             return action();
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or DivideByZeroException or ArgumentException)
+        catch (Exception e) when (IsEvaluationError(e))
         {
             throw Error(offset, e.Message);
         }
     }
+
+    private static bool IsEvaluationError(Exception e) => e is InvalidOperationException or FormatException or OverflowException
+        or DivideByZeroException or ArgumentException or InvalidCastException or IndexOutOfRangeException or KeyNotFoundException;
 
     private TokenizerException Error(int offset, string message) => JinjaError.At(_src, offset, message);
 

@@ -91,8 +91,7 @@ public sealed class HfTokenizer : ITextTokenizer
             }
             postProcessor = ApplyLlamaTokenizerFlags(postProcessor, tokenizerConfig, specials, added, model);
 
-            var tokenizer = new HfTokenizer(added, normalizer, preTokenizer, model, postProcessor, decoder, specials);
-            int? Lookup(string key) => specials.TryGetValue(key, out var s) ? tokenizer.TokenToId(s) : null;
+            int? Lookup(string key) => specials.TryGetValue(key, out var s) ? added.ByContent(s)?.Id ?? model.TokenToId(s) : null;
             var eos = new List<int>();
             if (Lookup("eos_token") is int e) eos.Add(e);
             if (generationConfig is { ValueKind: JsonValueKind.Object } gen && gen.TryGetProperty("eos_token_id", out var g))
@@ -182,6 +181,9 @@ public sealed class HfTokenizer : ITextTokenizer
 
     /// <summary>True for added tokens marked special (skipped by Decode with skipSpecialTokens).</summary>
     public bool IsSpecial(int id) => _added.ById(id) is { Special: true };
+
+    /// <summary>A detokenizer for streaming generation (one per stream).</summary>
+    public StreamDecoder CreateStreamDecoder(bool skipSpecialTokens = true) => new(this, skipSpecialTokens);
 
     /// <summary>Number of tokens of text without special tokens.</summary>
     public int CountTokens(string text) => Encode(text, addSpecialTokens: false).Count;
