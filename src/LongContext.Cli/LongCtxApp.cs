@@ -15,6 +15,7 @@ public static class LongCtxApp
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(SelfTestCommand.Create());
+        root.Subcommands.Add(Commands.TokenizeCommand.Create());
         return root;
     }
 
