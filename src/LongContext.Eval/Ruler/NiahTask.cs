@@ -37,8 +37,8 @@ public sealed class NiahTask : RulerTask
             var comparable = true;
             if ((_keyType == NeedleType.Words || _valueType == NeedleType.Words) && !_data.Words.Comparable)
             { comparable = false; notes.Add("keys from a generated word pool (give --words FILE with wonderwords adjectives+nouns)"); }
-            if (_haystack == NiahHaystack.Essay) notes.Add($"essays from {_data.EssaySource}");
-            notes.Add("sentence splitting is rule-based, not NLTK punkt");
+            if (_haystack == NiahHaystack.Essay) notes.Add($"essays from {_data.EssaySource}; sentences split by rules, not NLTK punkt");
+            if (notes.Count == 0) notes.Add(_haystack == NiahHaystack.Noise ? "built in (noise haystack)" : "built in (needle haystack)");
             return new(Name, true, comparable, string.Join("; ", notes));
         }
     }
