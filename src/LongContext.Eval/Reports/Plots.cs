@@ -17,11 +17,16 @@ public static class Plots
         var plot = new Plot();
         var rows = depths.Count;
         var cols = lengths.Count;
-        // ScottPlot draws row 0 at the top: flip so depth 0 is at the top like gkamradt's charts (depth grows downward).
-        var hm = plot.Add.Heatmap(scores);
+        // Depth 0 at the top like gkamradt's charts: the y axis is inverted (0 at the top) and row d spans y in
+        // [d, d+1] (PlotTests checks the pixels). Each cell is drawn as 2×2 sub-cells so that a single row or column
+        // still gives ScottPlot two cell centres to stretch between.
+        var fine = new double[rows * 2, cols * 2];
+        for (var d = 0; d < rows * 2; d++) for (var l = 0; l < cols * 2; l++) fine[d, l] = scores[d / 2, l / 2];
+        var hm = plot.Add.Heatmap(fine);
         hm.Colormap = new ScottPlot.Colormaps.CustomInterpolated(RedToGreen);
         hm.ManualRange = new ScottPlot.Range(0, 100);
-        hm.Extent = new CoordinateRect(0, cols, rows, 0);
+        // Position gives the centres of the corner (sub-)cells; the drawn area is one sub-cell larger.
+        hm.Position = new CoordinateRect(0.25, cols - 0.25, 0.25, rows - 0.25);
         for (var d = 0; d < rows; d++)
             for (var l = 0; l < cols; l++)
             {

@@ -91,6 +91,21 @@ public class EvalCliEndToEndTests
     }
 
     [Fact]
+    public async Task Niah_with_an_llm_judge_scores_through_the_judge_endpoint()
+    {
+        using var stub = new StubOpenAiServer();
+        using var judge = new StubOpenAiServer();
+        var dir = EvalFixtures.TempDir("niah-judge");
+        var args = Niah(stub, dir, "512,2k", 3).Concat(["--judge-endpoint", judge.BaseUrl.ToString()]).ToArray();
+        Assert.Equal(0, await LongCtxApp.RunAsync(args));
+        Assert.Equal(6, judge.Requests);
+        var records = ResultStore.Read(dir);
+        Assert.All(records, r => Assert.Null(r.Error));
+        Assert.Equal([30.0, 100.0], records.Select(r => r.Score).Distinct().Order());   // judge's 3/10 for the stub's wrong mid-depth answer
+        Assert.Contains("judge", File.ReadAllText(Path.Combine(dir, "manifest.json")));
+    }
+
+    [Fact]
     public async Task Ruler_without_data_skips_essay_and_qa_tasks_with_a_note()
     {
         using var stub = new StubOpenAiServer();

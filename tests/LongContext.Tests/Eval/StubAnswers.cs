@@ -11,6 +11,7 @@ public static partial class StubAnswers
 {
     public static string Answer(string prompt)
     {
+        if (prompt.Contains("[Criteria]", StringComparison.Ordinal)) return Judge(prompt);
         if (prompt.Contains("Find all variables that are assigned the value", StringComparison.Ordinal)) return Vt(prompt);
         if (prompt.Contains("Below is a numbered list of words.", StringComparison.Ordinal)) return Cwe(prompt);
         if (prompt.Contains("Read the following coded text", StringComparison.Ordinal)) return Fwe(prompt);
@@ -73,6 +74,12 @@ public static partial class StubAnswers
         var qWords = Regex.Matches(question.ToLowerInvariant(), @"\w{3,}").Select(m => m.Value).ToHashSet();
         var sentences = Regex.Split(prompt[..prompt.LastIndexOf("Answer the question", StringComparison.Ordinal)], @"(?<=[.!?])\s+|\n");
         return sentences.OrderByDescending(s => Regex.Matches(s.ToLowerInvariant(), @"\w{3,}").Count(m => qWords.Contains(m.Value))).First().Trim();
+    }
+
+    private static string Judge(string prompt)
+    {
+        var reference = Regex.Match(prompt, @"\[Reference\]\n(.+?)\n\n\[Answer\]\n(.*?)\n\nScore:", RegexOptions.Singleline);
+        return reference.Groups[2].Value.Contains(reference.Groups[1].Value, StringComparison.Ordinal) ? "10" : "Score: 3";
     }
 
     private static string Icl(string prompt)
