@@ -21,7 +21,7 @@ internal sealed class EvalCommon
     public readonly Option<int> Concurrency = new("--concurrency") { Description = "Requests in flight", DefaultValueFactory = _ => 4 };
     public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds per request attempt", DefaultValueFactory = _ => 600 };
     public readonly Option<int> Retries = new("--retries") { Description = "Retries on 429/5xx/timeouts (exponential backoff)", DefaultValueFactory = _ => 5 };
-    public readonly Option<string> Out = new("--out") { Description = "Run folder (results.jsonl, manifest.json, report.md, plots); rerunning resumes", Required = true };
+    public readonly Option<string> Out = new("--out") { Description = "Run folder (results.jsonl, manifest.json, report.md, plots); rerunning resumes (required unless only dumping)" };
     public readonly Option<int> Seed = new("--seed") { Description = "Seed for prompt generation", DefaultValueFactory = _ => 42 };
 
     public void AddTo(Command cmd)
@@ -81,7 +81,7 @@ internal sealed class EvalCommon
     /// <summary>Writes the manifest, runs the plans with a progress bar, writes the report and prints the summary.</summary>
     public async Task<int> RunAndReportAsync(ParseResult p, IGenerationBackend backend, RunManifest manifest, List<EvalItemPlan> plans, string title, CancellationToken ct)
     {
-        var outDir = p.GetValue(Out)!;
+        var outDir = p.GetValue(Out) ?? throw new EvalException("--out DIR is required: the run folder for results.jsonl, report.md and plots (rerunning with the same --out resumes).");
         var json = p.GetValue(CliCommon.Json);
         manifest.Write(outDir);
         var store = new ResultStore(outDir);

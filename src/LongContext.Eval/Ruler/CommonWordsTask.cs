@@ -6,7 +6,7 @@ namespace LongContext.Eval.Ruler;
 /// <summary>
 /// RULER's common_words_extraction.py: a numbered list where 10 words appear freq_cw (30) times and the rest freq_ucw (3)
 /// times; the answer is the 10 common words. One few-shot example (40 words, 10 common ×10, others ×3) is prepended;
-/// below 4096 tokens the example uses (20 words, ×3, ×1) and the main list (×6, ×1), as RULER does.
+/// below 4096 tokens the example uses (20 words, 10 common ×3, others ×1) and the main list (×6, ×1), as RULER does.
 /// </summary>
 public sealed class CommonWordsTask(string name, RulerData data, int freqCw = 30, int freqUcw = 3, int numCw = 10)
     : RulerTask(name, RulerTemplates.CweTokens, MatchMetric.All)
@@ -51,7 +51,7 @@ public sealed class CommonWordsTask(string name, RulerData data, int freqCw = 30
     protected override (string, string, IReadOnlyList<string>) Build(int size, Random rng, int length, int index)
     {
         var small = length < 4096;
-        var (exCtx, exAns) = small ? List(rng, 20, 3, 3, 1) : List(rng, 40, numCw, 10, 3);
+        var (exCtx, exAns) = small ? List(rng, 20, numCw, 3, 1) : List(rng, 40, numCw, 10, 3);
         var example = RulerTemplates.Fill(RulerTemplates.CweTemplate, ("context", exCtx)) + RulerTemplates.CweAnswerPrefix + " "
             + string.Join(' ', exAns.Select((w, i) => $"{i + 1}. {w}")) + "\n";
         var (ctx, cw) = small ? List(rng, size, numCw, 6, 1) : List(rng, size, numCw, freqCw, freqUcw);

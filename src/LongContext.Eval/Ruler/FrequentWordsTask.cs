@@ -15,6 +15,8 @@ public sealed class FrequentWordsTask(string name, double alpha) : RulerTask(nam
     protected override int Incremental(int length) => Math.Max(1, length / 32);
     protected override int MinSize => 10;
 
+    private readonly double _zeta = Zeta(alpha);
+
     private static double Zeta(double s)
     {
         var sum = 0.0;
@@ -33,7 +35,7 @@ public sealed class FrequentWordsTask(string name, double alpha) : RulerTask(nam
             var w = new string(Enumerable.Range(0, 6).Select(_ => (char)('a' + rng.Next(26))).ToArray());
             if (seen.Add(w)) vocab.Add(w);
         }
-        var zeta = Zeta(alpha);
+        var zeta = _zeta;
         var words = new List<string>();
         for (var k = 1; k <= vocab.Count; k++)
         {

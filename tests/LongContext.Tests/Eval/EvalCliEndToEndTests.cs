@@ -157,6 +157,17 @@ public class EvalCliEndToEndTests
         finally { Console.SetError(saved); }
         Assert.Contains("--endpoint needs --tokenizer DIR", err.ToString());
         Assert.Contains("in-process engine is not available in this build", err.ToString());
+        Assert.Contains("--out DIR is required", await ErrorOf(["eval", "niah", "--endpoint", "http://127.0.0.1:1/v1", "--tokenizer", "t"]));
+    }
+
+    private static async Task<string> ErrorOf(string[] args)
+    {
+        var saved = Console.Error;
+        var err = new StringWriter();
+        Console.SetError(err);
+        try { Assert.Equal(1, await LongCtxApp.RunAsync(args)); }
+        finally { Console.SetError(saved); }
+        return err.ToString();
     }
 
     [Fact]
