@@ -13,15 +13,19 @@ public static class LongCtxApp
         root.Options.Add(CliCommon.Verbose);
         // One line per command; keep alphabetical.
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(SelfTestCommand.Create());
-        root.Subcommands.Add(Commands.TokenizeCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
         return root;
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args) => await RunAsync(args, CancellationToken.None);
+
+    /// <summary>Runs with an external cancellation token (tests stop a run midway with it).</summary>
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
         var root = BuildRoot();
-        return await root.Parse(args).InvokeAsync();
+        return await root.Parse(args).InvokeAsync(null, ct);
     }
 }

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using LongContext.Eval;
+using LongContext.Eval.Backends;
+using LongContext.Eval.Niah;
+using LongContext.Eval.Scoring;
+using LongContext.Eval.Text;
+
+namespace LongContext.Cli.Commands;
+
+/// <summary>`longctx eval niah`: needle-in-a-haystack over lengths × depths, with heatmap.</summary>
+public static class EvalNiahCommand
+{
+    public static Command Create()
+    {
+        var common = new EvalCommon();
+        var lengths = new Option<string>("--lengths") { Description = "Context lengths (k = 1024), e.g. 1k,2k,4k", DefaultValueFactory = _ => "1k,2k,4k,8k" };
+        var depths = new Option<int>("--depths") { Description = "Number of needle depths from 0% to 100%", DefaultValueFactory = _ => 10 };
+        var spacing = new Option<string>("--depth-spacing") { Description = "linear or sigmoid (denser near 0% and 100%)", DefaultValueFactory = _ => "linear" };
+        var variant = new Option<string>("--variant") { Description = "single, multi (k needles spread after the depth) or adversarial (superseded value + look-alike keys)", DefaultValueFactory = _ => "single" };
+        var needles = new Option<int>("--needles") { Description = "Needles per prompt for --variant multi", DefaultValueFactory = _ => 3 };
+        var distractors = new Option<int>("--distractors") { Description = "Look-alike keys for --variant adversarial", DefaultValueFactory = _ => 4 };
+        var haystack = new Option<string>("--haystack") { Description = "noise (generated), essays (--haystack-dir of .txt) or code (--haystack-dir repository)", DefaultValueFactory = _ => "noise" };
+        var haystackDir = new Option<string?>("--haystack-dir") { Description = "Folder for --haystack essays|code" };
+        var needle = new Option<string?>("--needle") { Description = "Custom needle sentence (with --question and --answer)" };
+        var question = new Option<string?>("--question") { Description = "Question for --needle" };
+        var answer = new Option<string[]>("--answer") { Description = "Accepted answer substring(s) for --needle", AllowMultipleArgumentsPerToken = true };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Answer budget", DefaultValueFactory = _ => 64 };
+        var buffer = new Option<int>("--buffer") { Description = "Tokens left free besides the answer budget", DefaultValueFactory = _ => 0 };
+        var words = new Option<string?>("--words") { Description = "Word list (one a line) for needle keys; default: generated pseudo-words" };
+        var judgeEndpoint = new Option<string?>("--judge-endpoint") { Description = "Score with an LLM judge (1–10 rubric) at this OpenAI-compatible URL instead of substring match" };
+        var judgeModel = new Option<string>("--judge-model") { Description = "Judge model name", DefaultValueFactory = _ => "default" };
+        var judgeKey = new Option<string?>("--judge-api-key") { Description = "API key for --judge-endpoint" };
+
+        var cmd = new Command("niah", "Needle in a haystack: lengths × depths grid, substring scoring, heatmap (PNG+SVG), report.md.");
+        common.AddTo(cmd);
+        foreach (var o in new Option[] { lengths, depths, spacing, variant, needles, distractors, haystack, haystackDir, needle, question, answer, maxNew, buffer, words, judgeEndpoint, judgeModel, judgeKey })
+            cmd.Options.Add(o);
+
+        cmd.SetHandler(async (p, ct) =>
+        {
+            CustomNeedle? custom = null;
+            if (p.GetValue(needle) is { } n)
+            {
+                var q = p.GetValue(question) ?? throw new EvalException("--needle needs --question.");
+                var a = p.GetValue(answer) is { Length: > 0 } arr ? arr : throw new EvalException("--needle needs --answer (the substring a correct response contains).");
+                custom = new CustomNeedle(n, q, a);
+            }
+            var options = new NiahOptions
+            {
+                Lengths = NiahGrid.ParseLengths(p.GetValue(lengths)!),
+                DepthCount = p.GetValue(depths),
+                Spacing = p.GetValue(spacing)?.ToLowerInvariant() switch { "linear" => DepthSpacing.Linear, "sigmoid" => DepthSpacing.Sigmoid, var s => throw new EvalException($"--depth-spacing {s}: use linear or sigmoid.") },
+                Variant = p.GetValue(variant)?.ToLowerInvariant() switch { "single" => NiahVariant.Single, "multi" => NiahVariant.Multi, "adversarial" => NiahVariant.Adversarial, var s => throw new EvalException($"--variant {s}: use single, multi or adversarial.") },
+                Needles = p.GetValue(needles),
+                Distractors = p.GetValue(distractors),
+                Seed = p.GetValue(common.Seed),
+                MaxNewTokens = p.GetValue(maxNew),
+                Buffer = p.GetValue(buffer),
+                Custom = custom,
+            };
+            var dir = p.GetValue(haystackDir);
+            IHaystack hay = p.GetValue(haystack)?.ToLowerInvariant() switch
+            {
+                "noise" => new NoiseHaystack(options.Seed),
+                "essays" => new EssayHaystack(dir ?? throw new EvalException("--haystack essays needs --haystack-dir DIR.")),
+                "code" => new CodeHaystack(dir ?? throw new EvalException("--haystack code needs --haystack-dir DIR.")),
+                var s => throw new EvalException($"--haystack {s}: use noise, essays or code."),
+            };
+            var pool = p.GetValue(words) is { } w ? WordPool.FromFile(w) : WordPool.Generated(5000, options.Seed);
+            var (backend, measurer, tokId) = common.Create(p);
+            LlmJudge? judge = null;
+            string? judgeId = null;
+            if (p.GetValue(judgeEndpoint) is { } je)
+            {
+                var jb = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri(je), Model = p.GetValue(judgeModel)!, ApiKey = p.GetValue(judgeKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY") });
+                judge = new LlmJudge(jb);
+                judgeId = jb.Describe;
+            }
+            var session = new Eval.Runs.EvalSession(backend!, measurer, tokId);
+            var (manifest, plans) = NiahSuite.Plan(options, hay, pool, session, judge, judgeId);
+            return await common.RunAndReportAsync(p, backend!, manifest, plans, "NIAH", ct);
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using LongContext.Eval.Niah;
+using LongContext.Eval.Runs;
+
+namespace LongContext.Eval.Reports;
+
+/// <summary>
+/// Turns a run folder (manifest.json + results.jsonl) into report.md, plots and a JSON summary; only records carrying
+/// the manifest's config hash count. Written files: report.md, summary.json, niah_heatmap.png/.svg or ruler_scores.png.
+/// </summary>
+public static class RunReport
+{
+    private static string F(double v) => double.IsNaN(v) ? "–" : v.ToString("0.0", CultureInfo.InvariantCulture);
+    private static JsonNode? J(double v) => double.IsNaN(v) ? null : Math.Round(v, 2);
+
+    public static JsonObject Write(string runDir)
+    {
+        var manifest = RunManifest.Read(runDir);
+        var records = ResultStore.Read(runDir).Where(r => r.ConfigHash == manifest.ConfigHash).ToList();
+        var ok = records.Where(r => r.Error is null).ToList();
+        var summary = new JsonObject
+        {
+            ["suite"] = manifest.Suite,
+            ["run_dir"] = Path.GetFullPath(runDir),
+            ["config_hash"] = manifest.ConfigHash,
+            ["backend"] = manifest.Backend,
+            ["prefix_placement"] = manifest.PrefixPlacement,
+            ["items"] = ok.Count,
+            ["errors"] = records.Count - ok.Count,
+            ["echoes"] = ok.Count(r => r.Echo),
+        };
+        var md = new StringBuilder();
+        md.AppendLine($"# {manifest.Suite.ToUpperInvariant()} report").AppendLine();
+        md.AppendLine($"- Backend: `{manifest.Backend}`");
+        md.AppendLine($"- Answer prefix placement: **{manifest.PrefixPlacement}**");
+        md.AppendLine($"- Tokenizer: `{manifest.Config["tokenizer"]}`, chat template: `{manifest.Config["chat_template"]}`");
+        md.AppendLine($"- Config hash: `{manifest.ConfigHash}`; scored items: {ok.Count}; failed: {records.Count - ok.Count}; prompt echoes (scored 0): {ok.Count(r => r.Echo)}");
+        md.AppendLine();
+        if (manifest.Suite == NiahSuite.SuiteName) WriteNiah(runDir, manifest, ok, md, summary);
+        else if (manifest.Suite == Ruler.RulerSuite.SuiteName) WriteRuler(runDir, manifest, ok, md, summary);
+        else if (manifest.Suite == Icl.IclSuite.SuiteName) Icl.IclSuite.WriteReport(runDir, manifest, ok, md, summary);
+        var report = Path.Combine(runDir, "report.md");
+        File.WriteAllText(report + ".tmp", md.ToString());
+        File.Move(report + ".tmp", report, overwrite: true);
+        summary["report"] = report;
+        var sumPath = Path.Combine(runDir, "summary.json");
+        File.WriteAllText(sumPath + ".tmp", summary.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        File.Move(sumPath + ".tmp", sumPath, overwrite: true);
+        return summary;
+    }
+
+    private static void WriteNiah(string runDir, RunManifest m, List<ResultRecord> ok, StringBuilder md, JsonObject summary)
+    {
+        var depths = m.Depths ?? ok.Select(r => r.Depth ?? 0).Distinct().Order().ToList();
+        var lengths = m.Lengths;
+        var grid = new double[depths.Count, lengths.Count];
+        var cells = new JsonArray();
+        for (var d = 0; d < depths.Count; d++)
+            for (var l = 0; l < lengths.Count; l++)
+            {
+                var hits = ok.Where(r => r.Length == lengths[l] && r.Depth is double x && Math.Abs(x - depths[d]) < 1e-6).ToList();
+                grid[d, l] = hits.Count == 0 ? double.NaN : hits.Average(r => r.Score);
+                if (hits.Count > 0) cells.Add(new JsonObject { ["length"] = lengths[l], ["depth"] = depths[d], ["score"] = J(grid[d, l]) });
+            }
+        var overall = ok.Count == 0 ? double.NaN : ok.Average(r => r.Score);
+        var task = m.Tasks.FirstOrDefault()?.Task ?? "niah";
+        md.AppendLine($"## {task}: score by depth × length (0–100)").AppendLine();
+        md.Append("| depth \\ length |");
+        foreach (var l in lengths) md.Append(' ').Append(NiahGrid.FormatLength(l)).Append(" |");
+        md.AppendLine().Append("|---|").AppendLine(string.Concat(lengths.Select(_ => "---|")));
+        for (var d = 0; d < depths.Count; d++)
+        {
+            md.Append($"| {depths[d].ToString("0.###", CultureInfo.InvariantCulture)}% |");
+            for (var l = 0; l < lengths.Count; l++) md.Append(' ').Append(F(grid[d, l])).Append(" |");
+            md.AppendLine();
+        }
+        md.Append("| **mean** |");
+        var perLength = new JsonObject();
+        for (var l = 0; l < lengths.Count; l++)
+        {
+            var vals = Enumerable.Range(0, depths.Count).Select(d => grid[d, l]).Where(v => !double.IsNaN(v)).ToList();
+            var mean = vals.Count == 0 ? double.NaN : vals.Average();
+            perLength[lengths[l].ToString(CultureInfo.InvariantCulture)] = J(mean);
+            md.Append($" **{F(mean)}** |");
+        }
+        md.AppendLine().AppendLine().AppendLine($"Overall mean: **{F(overall)}**").AppendLine();
+        if (ok.Count > 0)
+        {
+            var (png, svg) = Plots.NiahHeatmap(grid, depths, lengths, $"{task} — {m.Backend}", Path.Combine(runDir, "niah_heatmap"));
+            md.AppendLine($"![heatmap]({Path.GetFileName(png)})").AppendLine().AppendLine($"SVG: [{Path.GetFileName(svg)}]({Path.GetFileName(svg)})").AppendLine();
+            summary["heatmap_png"] = png;
+            summary["heatmap_svg"] = svg;
+        }
+        foreach (var n in m.Tasks) md.AppendLine($"Note: {n.Note}.");
+        summary["score"] = J(overall);
+        summary["per_length"] = perLength;
+        summary["cells"] = cells;
+    }
+
+    private static void WriteRuler(string runDir, RunManifest m, List<ResultRecord> ok, StringBuilder md, JsonObject summary)
+    {
+        var lengths = m.Lengths;
+        var tasks = m.Tasks.Where(t => t.Available).Select(t => t.Task).ToList();
+        var table = new Dictionary<(string, int), (double Mean, int N)>();
+        foreach (var g in ok.GroupBy(r => (r.Task, r.Length)))
+            table[g.Key] = (g.Average(r => r.Score), g.Count());
+
+        md.AppendLine("## Scores by task and length (0–100)").AppendLine();
+        md.Append("| task |");
+        foreach (var l in lengths) md.Append(' ').Append(NiahGrid.FormatLength(l)).Append(" |");
+        md.AppendLine(" comparable |").Append("|---|").Append(string.Concat(lengths.Select(_ => "---|"))).AppendLine("---|");
+        var tasksJson = new JsonObject();
+        foreach (var t in tasks)
+        {
+            var note = m.Tasks.First(x => x.Task == t);
+            md.Append($"| {t} |");
+            var row = new JsonObject();
+            foreach (var l in lengths)
+            {
+                var has = table.TryGetValue((t, l), out var v);
+                md.Append(' ').Append(has ? F(v.Mean) : "–").Append(" |");
+                row[l.ToString(CultureInfo.InvariantCulture)] = has ? J(v.Mean) : null;
+            }
+            md.AppendLine(note.Comparable ? " yes |" : " **no** |");
+            tasksJson[t] = row;
+        }
+        var lengthScores = new List<(int Length, double Score)>();
+        md.Append("| **average** |");
+        foreach (var l in lengths)
+        {
+            var vals = tasks.Where(t => table.ContainsKey((t, l))).Select(t => table[(t, l)].Mean).ToList();
+            var s = vals.Count == 0 ? double.NaN : vals.Average();
+            if (!double.IsNaN(s)) lengthScores.Add((l, s));
+            md.Append($" **{F(s)}** |");
+        }
+        md.AppendLine(" |").AppendLine();
+        var ls = lengthScores.Select(x => x.Score).ToList();
+        var avg = RulerAggregate.Average(ls);
+        var inc = RulerAggregate.WeightedAverage(ls, increasing: true);
+        var dec = RulerAggregate.WeightedAverage(ls, increasing: false);
+        var eff = RulerAggregate.EffectiveLength(lengthScores);
+        md.AppendLine($"- Avg: **{F(avg)}**, wAvg (inc): **{F(inc)}**, wAvg (dec): **{F(dec)}**");
+        md.AppendLine($"- Effective length (longest length scoring > {RulerAggregate.Threshold.ToString(CultureInfo.InvariantCulture)}): **{(eff is int e ? NiahGrid.FormatLength(e) : "none")}**");
+        var skipped = m.Tasks.Where(t => !t.Available).ToList();
+        var nonComparable = m.Tasks.Where(t => t.Available && !t.Comparable).ToList();
+        if (skipped.Count > 0 || nonComparable.Count > 0 || tasks.Count != 13)
+            md.AppendLine($"- **Not comparable with published RULER averages**: {tasks.Count} of 13 tasks ran" + (nonComparable.Count > 0 ? $", {nonComparable.Count} with substitute data" : "") + ".");
+        md.AppendLine();
+        md.AppendLine("## Tasks and data").AppendLine();
+        foreach (var t in m.Tasks) md.AppendLine($"- `{t.Task}`: {(t.Available ? (t.Comparable ? "comparable" : "**non-comparable**") : "**skipped**")} — {t.Note}");
+        md.AppendLine();
+        if (lengthScores.Count > 0)
+        {
+            var series = new Dictionary<string, IReadOnlyList<(int, double)>>();
+            foreach (var t in tasks)
+                series[t] = lengths.Where(l => table.ContainsKey((t, l))).Select(l => (l, table[(t, l)].Mean)).ToList();
+            series["average"] = lengthScores;
+            var png = Plots.ScoreVsLength(series, $"RULER — {m.Backend}", Path.Combine(runDir, "ruler_scores.png"), RulerAggregate.Threshold);
+            md.AppendLine($"![scores]({Path.GetFileName(png)})");
+            summary["plot_png"] = png;
+        }
+        summary["tasks"] = tasksJson;
+        summary["per_length"] = new JsonObject(lengthScores.Select(x => KeyValuePair.Create(x.Length.ToString(CultureInfo.InvariantCulture), J(x.Score))));
+        summary["avg"] = J(avg);
+        summary["wavg_inc"] = J(inc);
+        summary["wavg_dec"] = J(dec);
+        summary["effective_length"] = eff;
+        summary["skipped_tasks"] = new JsonArray(skipped.Select(t => (JsonNode?)JsonValue.Create(t.Task)).ToArray());
+        summary["non_comparable_tasks"] = new JsonArray(nonComparable.Select(t => (JsonNode?)JsonValue.Create(t.Task)).ToArray());
+        summary["comparable"] = skipped.Count == 0 && nonComparable.Count == 0 && tasks.Count == 13;
+    }
+}

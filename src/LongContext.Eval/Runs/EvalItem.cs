@@ -1,0 +1,15 @@
+using LongContext.Eval.Backends;
+
+namespace LongContext.Eval.Runs;
+
+/// <summary>
+/// A planned item: its identity (task, length, index) is known up front; the prompt is built only when the item has
+/// not been done yet, so a resumed run skips generation too.
+/// </summary>
+public sealed record EvalItemPlan(string Suite, string Task, int Length, string Index, double? Depth, Func<EvalItem> Build)
+{
+    public string Key(string configHash) => $"{Suite}|{Task}|{Length}|{Index}|{configHash}";
+}
+
+/// <summary>A built item: the request, what the scorer needs, and the exact prompt text for echo detection.</summary>
+public sealed record EvalItem(GenerationRequest Request, IReadOnlyList<string> References, Func<string, CancellationToken, Task<double>> Score, string PromptText, int PromptTokens);

@@ -1,0 +1,24 @@
+using LongContext.Eval.Backends;
+using LongContext.Eval.Ruler;
+
+namespace LongContext.Tests.Eval;
+
+internal static class EvalFixtures
+{
+    public static string Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "eval");
+    public static string Essays => Path.Combine(Dir, "essays");
+    public static string Squad => Path.Combine(Dir, "squad_mini.json");
+    public static string Hotpot => Path.Combine(Dir, "hotpotqa_mini.json");
+
+    public static RulerData AllData() => RulerData.Load(Essays, Squad, Hotpot, null);
+
+    public static PromptMeasurer Measurer(TestTokenizer tok, IChatTemplate? template = null, PrefixPlacement placement = PrefixPlacement.AssistantTurn) =>
+        new(tok, template ?? ChatTemplates.Base, placement);
+
+    public static string TempDir(string name)
+    {
+        var d = Path.Combine(Path.GetTempPath(), "longctx-eval-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}

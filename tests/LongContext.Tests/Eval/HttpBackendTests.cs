@@ -1,0 +1,88 @@
+using LongContext.Eval;
+using LongContext.Eval.Backends;
+using LongContext.Eval.Runs;
+
+namespace LongContext.Tests.Eval;
+
+public class HttpBackendTests
+{
+    [Fact]
+    public void Chat_mode_appends_the_answer_prefix_to_the_user_message()
+    {
+        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri("http://127.0.0.1:9"), Model = "m" });
+        var body = b.BuildBody(GenerationRequest.FromUser("Question?", " Answer:", 30));
+        Assert.Equal("Question? Answer:", body["messages"]![0]!["content"]!.GetValue<string>());
+        Assert.Equal(0.0, body["temperature"]!.GetValue<double>());
+        Assert.Equal(30, body["max_tokens"]!.GetValue<int>());
+        Assert.Equal(PrefixPlacement.UserMessageEnd, b.PrefixPlacement);
+        Assert.Contains("http://127.0.0.1:9/v1/", b.Describe);
+    }
+
+    [Fact]
+    public void Completions_mode_renders_the_chat_template_then_the_prefix()
+    {
+        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri("http://127.0.0.1:9/v1"), Mode = EndpointMode.Completions, ChatTemplate = ChatTemplates.Llama3 });
+        var body = b.BuildBody(GenerationRequest.FromUser("Question?", " Answer:", 30));
+        Assert.Equal("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nQuestion?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n Answer:", body["prompt"]!.GetValue<string>());
+        Assert.Equal(PrefixPlacement.AssistantTurn, b.PrefixPlacement);
+        Assert.Throws<EvalException>(() => new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri("http://x"), Mode = EndpointMode.Completions }));
+    }
+
+    [Fact]
+    public async Task Retries_429_then_succeeds_and_reports_unreachable_servers_clearly()
+    {
+        using var stub = new StubOpenAiServer(fail429First: 2);
+        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = stub.BaseUrl, RetryBaseDelay = TimeSpan.FromMilliseconds(10) });
+        var r = await b.GenerateAsync(GenerationRequest.FromUser("One of the special magic numbers for a-b is: 1234567.\nWhat is the special magic number for a-b mentioned in the provided text?", "", 10), default);
+        Assert.Contains("1234567", r.Text);
+        Assert.Equal(1, stub.Requests);
+
+        using var dead = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri("http://127.0.0.1:1/v1"), MaxRetries = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(1) });
+        var e = await Assert.ThrowsAsync<EvalException>(() => dead.GenerateAsync(GenerationRequest.FromUser("x", "", 5), default));
+        Assert.Contains("unreachable", e.Message);
+    }
+
+    [Fact]
+    public async Task A_response_echoing_the_prompt_scores_zero_even_though_it_contains_every_needle()
+    {
+        using var stub = new StubOpenAiServer { Echo = true };
+        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = stub.BaseUrl });
+        var tok = new TestTokenizer();
+        var task = LongContext.Eval.Ruler.RulerTask.Create("niah_single_1", EvalFixtures.AllData());
+        var s = task.Generate(1024, 0, 42, EvalFixtures.Measurer(tok));
+        var dir = EvalFixtures.TempDir("echo");
+        var runner = new EvalRunner(b, new ResultStore(dir), "h", 1);
+        await runner.RunAsync([new EvalItemPlan("ruler", s.Task, 1024, "0", null, () => LongContext.Eval.Ruler.RulerSuite.ToItem(s))], null, default);
+        var rec = Assert.Single(ResultStore.Read(dir));
+        Assert.True(rec.Echo);
+        Assert.Equal(0, rec.Score);
+        Assert.Contains(s.Outputs[0], rec.Prediction);
+    }
+
+    [Fact]
+    public async Task Local_backend_renders_template_and_prefix_and_stops_at_eos()
+    {
+        var tok = new TestTokenizer();
+        var gen = new FakeGenerator(tok);
+        var b = new LocalBackend(gen);
+        var r = await b.GenerateAsync(GenerationRequest.FromUser("Say hi", " Answer:", 5), default);
+        Assert.Equal("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nSay hi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n Answer:", tok.Decode(gen.LastPrompt!));
+        Assert.Equal(" hello there", r.Text);
+        Assert.Equal("stop", r.FinishReason);
+        Assert.Equal(PrefixPlacement.AssistantTurn, r.PrefixPlacement);
+    }
+
+    private sealed class FakeGenerator(TestTokenizer tok) : ILocalGenerator
+    {
+        public IReadOnlyList<int>? LastPrompt;
+        public LongContext.Core.Tokenization.ITextTokenizer Tokenizer => tok;
+        public IChatTemplate ChatTemplate => ChatTemplates.Llama3;
+        public int? MaxSequenceLength => 4096;
+        public string ModelId => "fake";
+        public IReadOnlyList<int> Generate(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyCollection<int> stopIds, CancellationToken ct)
+        {
+            LastPrompt = promptIds;
+            return [.. tok.Encode(" hello there"), tok.EosTokenId!.Value, .. tok.Encode(" ignored")];
+        }
+    }
+}
