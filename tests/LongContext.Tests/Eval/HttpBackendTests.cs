@@ -21,7 +21,7 @@ public class HttpBackendTests
     [Fact]
     public void Completions_mode_renders_the_chat_template_then_the_prefix()
     {
-        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri("http://127.0.0.1:9/v1"), Mode = EndpointMode.Completions, ChatTemplate = ChatTemplates.Llama3 });
+        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = new Uri("http://127.0.0.1:9/v1"), Mode = EndpointMode.Completions, ChatTemplate = LongContext.Eval.Backends.ChatTemplates.Llama3 });
         var body = b.BuildBody(GenerationRequest.FromUser("Question?", " Answer:", 30));
         Assert.Equal("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nQuestion?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n Answer:", body["prompt"]!.GetValue<string>());
         Assert.Equal(PrefixPlacement.AssistantTurn, b.PrefixPlacement);
@@ -76,7 +76,7 @@ public class HttpBackendTests
     {
         public IReadOnlyList<int>? LastPrompt;
         public LongContext.Core.Tokenization.ITextTokenizer Tokenizer => tok;
-        public IChatTemplate ChatTemplate => ChatTemplates.Llama3;
+        public IChatTemplate ChatTemplate => LongContext.Eval.Backends.ChatTemplates.Llama3;
         public int? MaxSequenceLength => 4096;
         public string ModelId => "fake";
         public IReadOnlyList<int> Generate(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyCollection<int> stopIds, CancellationToken ct)

@@ -13,7 +13,7 @@ public class RulerTaskTests
     public void Generated_prompt_fits_the_budget_tightly_and_contains_its_answers(string name)
     {
         var tok = new TestTokenizer();
-        var measurer = EvalFixtures.Measurer(tok, ChatTemplates.Llama3);
+        var measurer = EvalFixtures.Measurer(tok, LongContext.Eval.Backends.ChatTemplates.Llama3);
         var task = RulerTask.Create(name, EvalFixtures.AllData());
         const int length = 2048;
         for (var i = 0; i < 2; i++)
