@@ -56,7 +56,10 @@ public sealed class LlamaForCausalLM : nn.Module
     /// keys and values are appended to it and the cache advances by L.
     /// </summary>
     /// <returns>Hidden states after the final norm, [B, L, hidden].</returns>
-    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null)
+    /// <param name="ropeSequenceLength">For RoPE types whose frequencies depend on the sequence length (dynamic,
+    /// longrope): the length the whole input will reach, so a prompt prefilled in chunks is rotated exactly as one
+    /// forward over it would be (as transformers does). Defaults to the end of this chunk.</param>
+    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null, int? ropeSequenceLength = null)
     {
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], l = inputIds.shape[1];
@@ -64,7 +67,7 @@ public sealed class LlamaForCausalLM : nn.Module
         int end = start + (int)l;
         CheckSlidingWindow(end);
         // With default positions the largest is end − 1, so the rotary tables need no device→host read.
-        int? seqLenHint = positionIds is null ? end : null;
+        int? seqLenHint = positionIds is null ? Math.Max(end, ropeSequenceLength ?? 0) : ropeSequenceLength;
         positionIds ??= arange(start, end, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, l);
         var (cos, sin) = rotary.Forward(positionIds, Dtype, inputIds.device, seqLen: seqLenHint);
         var h = model.embed_tokens.call(inputIds);

@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using LongContext.Core.Attention;
+using LongContext.Core.Model;
+using LongContext.Core.Tokenization;
+using static TorchSharp.torch;
+
+namespace LongContext.Core.Inference;
+
+/// <summary>
+/// Prompt → tokens with a preallocated KV cache: chunked prefill (logits only for the last prompt position),
+/// then one token per step. Streams tokens as they are produced; stops on stop ids, stop strings or the limit.
+/// </summary>
+public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend backend, ITextTokenizer? tokenizer = null)
+{
+    public LlamaForCausalLM Model => model;
+
+    /// <summary>Generates up to MaxNewTokens after the prompt; yields each new id (stop ids are not yielded).</summary>
+    public IEnumerable<int> Generate(IReadOnlyList<int> promptIds, GenerationOptions options, CancellationToken ct = default)
+    {
+        if (promptIds.Count == 0) throw new ArgumentException("the prompt has no tokens");
+        if (options.StopStrings.Count > 0 && tokenizer is null) throw new ArgumentException("stop strings need a tokenizer");
+        int capacity = promptIds.Count + options.MaxNewTokens;
+        using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device);
+        var sampler = new Sampler(options.Sampling);
+        var next = Prefill(promptIds, cache, options.PrefillChunk, sampler, ct);
+        var produced = new List<int>();
+        for (int step = 0; step < options.MaxNewTokens; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (options.StopTokenIds.Contains(next)) yield break;
+            produced.Add(next);
+            yield return next;
+            if (options.StopStrings.Count > 0 && EndsWithStop(produced, options.StopStrings)) yield break;
+            if (step == options.MaxNewTokens - 1) yield break;
+            next = DecodeStep(next, cache, sampler);
+        }
+    }
+
+    /// <summary>Runs the prompt through the model in chunks and returns the first sampled token.</summary>
+    public int Prefill(IReadOnlyList<int> promptIds, KvCache cache, int chunk, Sampler sampler, CancellationToken ct = default)
+    {
+        using var _ = no_grad();
+        int n = promptIds.Count;
+        for (int start = 0; start < n; start += chunk)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            int len = Math.Min(chunk, n - start);
+            var ids = tensor(promptIds.Skip(start).Take(len).Select(i => (long)i).ToArray(), device: model.Device).unsqueeze(0);
+            var hidden = model.Forward(ids, backend, cache, ropeSequenceLength: cache.Length - start + n);
+            if (start + len == n)
+                return sampler.Next(model.Logits(hidden[0, -1]));
+        }
+        throw new InvalidOperationException("unreachable");
+    }
+
+    public int DecodeStep(int token, KvCache cache, Sampler sampler)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var ids = tensor(new long[] { token }, device: model.Device).unsqueeze(0);
+        var hidden = model.Forward(ids, backend, cache);
+        return sampler.Next(model.Logits(hidden[0, -1]));
+    }
+
+    /// <summary>Async stream for servers and chat UIs (generation runs on a worker thread).</summary>
+    public async IAsyncEnumerable<int> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<int>();
+        var worker = Task.Run(() =>
+        {
+            try
+            {
+                foreach (var id in Generate(promptIds, options, ct)) channel.Writer.TryWrite(id);
+                channel.Writer.Complete();
+            }
+            catch (Exception e) { channel.Writer.Complete(e); }
+        }, ct);
+        await foreach (var id in channel.Reader.ReadAllAsync(ct).ConfigureAwait(false)) yield return id;
+        await worker.ConfigureAwait(false);
+    }
+
+    bool EndsWithStop(List<int> produced, IReadOnlyList<string> stops)
+    {
+        // Only the tail can newly contain a stop string; decode a bounded window.
+        var text = tokenizer!.Decode(produced.Skip(Math.Max(0, produced.Count - 64)), skipSpecialTokens: false);
+        return stops.Any(s => text.Contains(s, StringComparison.Ordinal));
+    }
+}
