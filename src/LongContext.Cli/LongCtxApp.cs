@@ -12,8 +12,12 @@ public static class LongCtxApp
         root.Options.Add(CliCommon.Json);
         root.Options.Add(CliCommon.Verbose);
         // One line per command; keep alphabetical.
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(PerplexityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(SelfTestCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());

@@ -20,6 +20,7 @@ public static class SelfTest
         var checks = new List<SelfTestCheck>();
         checks.AddRange(Guard("attention", () => AttentionChecks(device)));
         if (device.type == DeviceType.CUDA) checks.AddRange(Guard("cuda-runtime", () => CudaRuntimeChecks(device)));
+        checks.AddRange(Guard("model", () => ModelChecks(device)));
         foreach (var more in extra ?? []) checks.AddRange(Guard("extra", () => more(device)));
         return checks;
     }
@@ -116,6 +117,45 @@ public static class SelfTest
         var after = CudaMemory.Stats(index)!;
         yield return new SelfTestCheck("cuda.empty-cache", after.Reserved <= stats.Reserved, null, null,
             $"reserved {stats.Reserved >> 20} → {after.Reserved >> 20} MiB");
+    }
+
+    /// <summary>
+    /// A small random Llama (GQA, 4 layers) run on the device (bf16 on CUDA) against the same weights in fp32 on
+    /// the CPU: last-position logits and hidden states, through the device's default attention backend.
+    /// </summary>
+    static IEnumerable<SelfTestCheck> ModelChecks(Device device)
+    {
+        var config = new Config.ModelConfig
+        {
+            ModelType = "llama", VocabSize = 512, HiddenSize = 256, IntermediateSize = 512, NumHiddenLayers = 4,
+            NumAttentionHeads = 8, NumKeyValueHeads = 2, HeadDim = 32, MaxPositionEmbeddings = 4096,
+            Rope = new Rope.RopeParameters { RopeTheta = 500_000 },
+        };
+        bool cuda = device.type == DeviceType.CUDA;
+        var dtype = cuda ? ScalarType.BFloat16 : ScalarType.Float32;
+        using var reference = Model.ModelLoader.CreateRandom(config, CPU, ScalarType.Float32, seed: 7, std: 0.05);
+        using var model = Model.ModelLoader.Create(config, device, dtype);
+        using (no_grad())
+        {
+            var src = reference.NamedTensors();
+            foreach (var (name, p) in model.NamedTensors()) p.copy_(src[name]);
+        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ids = randint(0, config.VocabSize, new long[] { 1, 300 }, generator: new Generator(99));
+        var expected = reference.Logits(reference.Forward(ids, new SdpaAttentionBackend())[0]);
+        var backend = Inference.EngineSession.DefaultBackend(device);
+        // Chunked prefill through a KV cache, as generation runs it.
+        using var cache = new Inference.KvCache(config, 1, 300, dtype, device);
+        var parts = new List<Tensor>();
+        foreach (var (start, len) in new[] { (0, 128), (128, 128), (256, 44) })
+            parts.Add(model.Forward(ids.narrow(1, start, len).to(device), backend, cache)[0]);
+        var got = model.Logits(cat(parts, 0));
+        double tol = cuda ? Bf16Tolerance * 2.5 : Fp32Tolerance;
+        yield return Check($"model.logits[{(cuda ? "bf16 " + backend.Name : "fp32 " + backend.Name)} vs fp32 cpu]", RelErr(got, expected), tol,
+            "4-layer GQA Llama, 300 tokens prefilled in 3 chunks through the KV cache");
+        yield return Check("model.argmax-agreement", 1.0 - (got.cpu().argmax(-1) == expected.argmax(-1)).to(ScalarType.Float64).mean().item<double>(),
+            cuda ? 0.05 : 0.0, "fraction of positions whose top token differs");
     }
 
     static SelfTestCheck Check(string name, double error, double tolerance, string detail) =>
