@@ -41,12 +41,14 @@ public static class ModelLoader
     {
         var model = Create(config, device, dtype);
         using var _ = no_grad();
-        var gen = new Generator((ulong)seed, device);
+        // The global seed: TorchSharp's Generator objects are CPU-only, and CUDA's normal_ rejects them.
+        torch.manual_seed(seed);
+        if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(seed);
         foreach (var (name, p) in model.named_parameters())
         {
             if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-            else p.normal_(0, std, generator: gen);
+            else p.normal_(0, std);
         }
         return model;
     }
