@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace LongContext.Core.Runtime;
@@ -62,22 +61,6 @@ public sealed record LibTorchLocation(string Kind, string? Directory, string Sou
         return null;
     }
 
-    static string? FindWithPython()
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("PYTHON") ?? "python3",
-                ["-c", "import torch,os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))"])
-            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            if (p is null) return null;
-            var output = p.StandardOutput.ReadToEnd().Trim();
-            if (!p.WaitForExit(30_000)) { p.Kill(); return null; }
-            return p.ExitCode == 0 ? NormaliseLibDir(output) : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null; // no python3
-        }
-    }
+    static string? FindWithPython() =>
+        PythonProbe.Run("import torch,os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))") is string dir ? NormaliseLibDir(dir) : null;
 }

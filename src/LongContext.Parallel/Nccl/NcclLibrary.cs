@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using LongContext.Core.Runtime;
 using System.Runtime.InteropServices;
 
 namespace LongContext.Parallel.Nccl;
@@ -45,22 +45,6 @@ public static class NcclLibrary
         return (IntPtr.Zero, null, "libnccl.so.2 not found (set LONGCTX_NCCL, or install PyTorch with CUDA, which ships nvidia-nccl)");
     }
 
-    static string? FromPython()
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("PYTHON") ?? "python3",
-                ["-c", "import nvidia.nccl,os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib', 'libnccl.so.2'))"])
-            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            if (p is null) return null;
-            var output = p.StandardOutput.ReadToEnd().Trim();
-            if (!p.WaitForExit(30_000)) { p.Kill(); return null; }
-            return p.ExitCode == 0 && File.Exists(output) ? output : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
-    }
+    static string? FromPython() =>
+        PythonProbe.Run("import nvidia.nccl,os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib', 'libnccl.so.2'))") is string p && File.Exists(p) ? p : null;
 }
