@@ -23,9 +23,10 @@ public static class BenchCommand
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 2 };
         var chunk = new Option<int>("--prefill-chunk") { Description = "Tokens per prefill forward (0 = whole length)", DefaultValueFactory = _ => 0 };
         var bandwidth = new Option<double>("--bandwidth-gbs") { Description = "Memory bandwidth for the decode roofline (H100 SXM: 3350)", DefaultValueFactory = _ => 3350 };
+        var decodeModes = new Option<string>("--decode-modes") { Description = "Decode step modes to measure: graphs (CUDA graph replay), eager, or both", DefaultValueFactory = _ => "graphs,eager" };
         var device = EngineOptions.Device();
         var prefill = new Command("prefill", "Prefill tokens/s at each length (logits of the last token only), then decode tokens/s.");
-        foreach (var o in new Option[] { preset, lengths, decode, steps, runs, chunk, bandwidth, device }) prefill.Options.Add(o);
+        foreach (var o in new Option[] { preset, lengths, decode, steps, runs, chunk, bandwidth, decodeModes, device }) prefill.Options.Add(o);
         prefill.SetHandler((parse, _) =>
         {
             var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
@@ -45,12 +46,24 @@ public static class BenchCommand
             }
             var dec = new List<DecodeMeasurement>();
             if (parse.GetValue(decode) is string dc)
+            {
+                var modes = parse.GetValue(decodeModes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                foreach (var mode in modes)
+                    if (mode is not ("graphs" or "eager")) throw new ArgumentException($"--decode-modes: unknown mode '{mode}' (graphs, eager)");
+                bool graphsOk = GraphedDecoder.GraphsAvailable(dev);
                 foreach (var ctx in ContextLength.ParseList(dc, "--decode-contexts"))
-                {
-                    var m = b.Decode((int)ctx, parse.GetValue(steps), 8192, parse.GetValue(bandwidth) * 1e9);
-                    dec.Add(m);
-                    if (!json) Console.Error.WriteLine($"decode at {ctx}: {m.TokensPerSecond:F1} tok/s {m.Error}");
-                }
+                    foreach (var mode in modes)
+                    {
+                        if (mode == "graphs" && !graphsOk)
+                        {
+                            if (!json) Console.Error.WriteLine("decode graphs: skipped (needs CUDA and the native add-on)");
+                            continue;
+                        }
+                        var m = b.Decode((int)ctx, parse.GetValue(steps), 8192, parse.GetValue(bandwidth) * 1e9, graphs: mode == "graphs");
+                        dec.Add(m);
+                        if (!json) Console.Error.WriteLine($"decode at {ctx} ({mode}): {m.TokensPerSecond:F1} tok/s {m.Error}");
+                    }
+            }
             var report = new Report(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, pre, dec);
             if (json) CliCommon.WriteJson(report);
             else
@@ -58,8 +71,8 @@ public static class BenchCommand
                 var t = new Table().AddColumns("Length", "tok/s", "TFLOP/s", "Peak GiB", "Note");
                 foreach (var m in pre) t.AddRow($"{m.Length}", $"{m.TokensPerSecond:F0}", $"{m.Tflops:F0}", $"{m.PeakBytes / (double)(1L << 30):F1}", m.Error ?? "");
                 CliCommon.Console.Write(t);
-                var d = new Table().AddColumns("Context", "decode tok/s", "of bandwidth limit", "Peak GiB", "Note");
-                foreach (var m in dec) d.AddRow($"{m.Context}", $"{m.TokensPerSecond:F1}", $"{m.BandwidthFraction:P0}", $"{m.PeakBytes / (double)(1L << 30):F1}", m.Error ?? "");
+                var d = new Table().AddColumns("Context", "Mode", "decode tok/s", "of bandwidth limit", "Peak GiB", "Note");
+                foreach (var m in dec) d.AddRow($"{m.Context}", m.Mode, $"{m.TokensPerSecond:F1}", $"{m.BandwidthFraction:P0}", $"{m.PeakBytes / (double)(1L << 30):F1}", m.Error ?? "");
                 if (dec.Count > 0) CliCommon.Console.Write(d);
             }
             return 0;

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace LongContext.Core.Inference;
 
 public sealed record PrefillMeasurement(int Length, double Seconds, double TokensPerSecond, double Tflops, long PeakBytes, string? Error);
-public sealed record DecodeMeasurement(int Context, int Steps, double TokensPerSecond, double BandwidthFraction, long PeakBytes, string? Error);
+public sealed record DecodeMeasurement(int Context, int Steps, string Mode, double TokensPerSecond, double BandwidthFraction, long PeakBytes, string? Error);
 
 /// <summary>
 /// Prefill and batch-1 decode speed of a model shape with random weights (speed does not depend on values).
@@ -55,8 +55,10 @@ public sealed class InferenceBenchmark(LlamaForCausalLM model, Attention.IAttent
         return sw.Elapsed.TotalSeconds;
     }
 
-    public DecodeMeasurement Decode(int context, int steps, int chunk, double bandwidthBytesPerSecond)
+    /// <param name="graphs">Replay CUDA graphs (<see cref="GraphedDecoder"/>) instead of eager steps.</param>
+    public DecodeMeasurement Decode(int context, int steps, int chunk, double bandwidthBytesPerSecond, bool graphs = false)
     {
+        string mode = graphs ? "graphs" : "eager";
         try
         {
             using var _ = no_grad();
@@ -66,21 +68,22 @@ public sealed class InferenceBenchmark(LlamaForCausalLM model, Attention.IAttent
             var sampler = new Sampler(SamplingOptions.Greedy);
             var prompt = Enumerable.Range(0, context).Select(i => (i * 7919) % model.Config.VocabSize).ToArray();
             int token = generator.Prefill(prompt, cache, chunk, sampler);
-            for (int i = 0; i < 4; i++) token = generator.DecodeStep(token, cache, sampler); // warm-up
+            using var decoder = graphs ? new GraphedDecoder(model, cache, useGraphs: true) : null;
+            for (int i = 0; i < 4; i++) token = generator.DecodeStep(token, cache, sampler, decoder); // warm-up (and capture)
             Synchronize();
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < steps; i++) token = generator.DecodeStep(token, cache, sampler);
+            for (int i = 0; i < steps; i++) token = generator.DecodeStep(token, cache, sampler, decoder);
             double seconds = sw.Elapsed.TotalSeconds;
             double tps = steps / seconds;
             // The least a step must read: every weight once and the whole KV cache once.
             long weightBytes = model.parameters().Sum(p => p.NumberOfElements * p.ElementSize);
             double kvBytes = (double)(context + steps / 2) * ModelMath.KvCacheBytesPerToken(model.Config, 2);
             double floorSeconds = (weightBytes + kvBytes) / bandwidthBytesPerSecond;
-            return new DecodeMeasurement(context, steps, tps, floorSeconds * tps, CudaMemory.Stats()?.PeakAllocated ?? 0, null);
+            return new DecodeMeasurement(context, steps, mode, tps, floorSeconds * tps, CudaMemory.Stats()?.PeakAllocated ?? 0, null);
         }
         catch (Exception e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
         {
-            return new DecodeMeasurement(context, steps, 0, 0, 0, "OOM");
+            return new DecodeMeasurement(context, steps, mode, 0, 0, 0, "OOM");
         }
     }
 

@@ -10,6 +10,8 @@ namespace LongContext.Core.Inference;
 public sealed class KvCache : IDisposable
 {
     readonly Tensor[] keys, values;
+    Tensor? devicePosition;
+    int deviceWindow;
 
     public KvCache(ModelConfig config, int batch, int capacity, ScalarType dtype, Device device)
     {
@@ -18,8 +20,9 @@ public sealed class KvCache : IDisposable
         values = new Tensor[config.NumHiddenLayers];
         for (int i = 0; i < keys.Length; i++)
         {
-            keys[i] = empty(new long[] { batch, config.NumKeyValueHeads, capacity, config.HeadDim }, dtype: dtype, device: device).DetachFromDisposeScope();
-            values[i] = empty(new long[] { batch, config.NumKeyValueHeads, capacity, config.HeadDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+            // Zeroed, not empty: a graph decode step reads whole windows (masked), and 0·NaN would still be NaN.
+            keys[i] = zeros(new long[] { batch, config.NumKeyValueHeads, capacity, config.HeadDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+            values[i] = zeros(new long[] { batch, config.NumKeyValueHeads, capacity, config.HeadDim }, dtype: dtype, device: device).DetachFromDisposeScope();
         }
     }
 
@@ -31,6 +34,13 @@ public sealed class KvCache : IDisposable
     /// <summary>Writes this chunk's k/v [B, Hkv, L, D] after the stored ones and returns views of all S = Length + L.</summary>
     public (Tensor k, Tensor v) Append(int layer, Tensor k, Tensor v)
     {
+        if (devicePosition is not null)
+        {
+            // Graph-replayable: the slot comes from a device tensor, never from host state.
+            keys[layer].index_copy_(2, devicePosition, k);
+            values[layer].index_copy_(2, devicePosition, v);
+            return (keys[layer].narrow(2, 0, deviceWindow), values[layer].narrow(2, 0, deviceWindow));
+        }
         long l = k.shape[2];
         if (Length + l > Capacity)
             throw new LongContextException($"the KV cache holds {Capacity} positions; {Length} + {l} do not fit. Raise --max-context (or the cache capacity).");
@@ -39,8 +49,38 @@ public sealed class KvCache : IDisposable
         return (keys[layer].narrow(2, 0, Length + l), values[layer].narrow(2, 0, Length + l));
     }
 
-    /// <summary>Called by the model after all layers appended a chunk of <paramref name="count"/> positions.</summary>
-    public void Advance(int count) => Length += count;
+    /// <summary>Called by the model after all layers appended a chunk of <paramref name="count"/> positions
+    /// (ignored in device-position mode, where the caller keeps the count).</summary>
+    public void Advance(int count)
+    {
+        if (devicePosition is null) Length += count;
+    }
+
+    /// <summary>
+    /// Device-position mode for one-token decode steps that are captured once and replayed (CUDA graphs): each
+    /// layer writes its token at the slot held in <paramref name="position"/> (int64 [1] on the cache's device) and
+    /// gets back the first <paramref name="window"/> slots, of which the caller masks those after the position.
+    /// Nothing in this mode reads host state, so a captured step is valid at any position below the window.
+    /// </summary>
+    public IDisposable UseDevicePosition(Tensor position, int window)
+    {
+        if (window <= 0 || window > Capacity) throw new ArgumentOutOfRangeException(nameof(window), $"window {window} must be in 1..{Capacity}");
+        devicePosition = position;
+        deviceWindow = window;
+        return new DevicePositionScope(this);
+    }
+
+    /// <summary>Records that positions up to <paramref name="length"/> are valid (after device-position steps).</summary>
+    public void SetLength(int length)
+    {
+        if (length < 0 || length > Capacity) throw new ArgumentOutOfRangeException(nameof(length));
+        Length = length;
+    }
+
+    sealed class DevicePositionScope(KvCache cache) : IDisposable
+    {
+        public void Dispose() => cache.devicePosition = null;
+    }
 
     /// <summary>Forgets positions at and after <paramref name="length"/> (reuse of a shared prefix).</summary>
     public void Truncate(int length)

@@ -23,6 +23,8 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
         using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device);
         var sampler = new Sampler(options.Sampling);
         var next = Prefill(promptIds, cache, options.PrefillChunk, sampler, ct);
+        using var graphs = options.MaxNewTokens > 1 && GraphedDecoder.GraphsAvailable(model.Device) && GraphedDecoder.IsSupported(model, out _)
+            ? new GraphedDecoder(model, cache) : null;
         var produced = new List<int>();
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
@@ -32,7 +34,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
             yield return next;
             if (options.StopStrings.Count > 0 && EndsWithStop(produced, options.StopStrings)) yield break;
             if (step == options.MaxNewTokens - 1) yield break;
-            next = DecodeStep(next, cache, sampler);
+            next = DecodeStep(next, cache, sampler, graphs);
         }
     }
 
@@ -54,10 +56,12 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
         throw new InvalidOperationException("unreachable");
     }
 
-    public int DecodeStep(int token, KvCache cache, Sampler sampler)
+    /// <summary>One token through the model; through <paramref name="graphs"/> (CUDA graph replay) when given.</summary>
+    public int DecodeStep(int token, KvCache cache, Sampler sampler, GraphedDecoder? graphs = null)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
+        if (graphs is not null) return sampler.Next(graphs.Step(token));
         var ids = tensor(new long[] { token }, device: model.Device).unsqueeze(0);
         var hidden = model.Forward(ids, backend, cache);
         return sampler.Next(model.Logits(hidden[0, -1]));

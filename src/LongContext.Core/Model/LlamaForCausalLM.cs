@@ -72,7 +72,13 @@ public sealed class LlamaForCausalLM : nn.Module
         var (cos, sin) = rotary.Forward(positionIds, Dtype, inputIds.device, seqLen: seqLenHint);
         var h = model.embed_tokens.call(inputIds);
         foreach (var layer in model.layers)
-            h = layer.Forward(h, cos, sin, backend, cache);
+        {
+            // Drop each layer's input as soon as the next exists: at 128K one hidden state is 1 GiB, and the
+            // scope would otherwise hold all of them (autograd keeps what backward needs by itself).
+            var next = layer.Forward(h, cos, sin, backend, cache);
+            h.Dispose();
+            h = next;
+        }
         cache?.Advance((int)l);
         return model.norm.call(h).MoveToOuterDisposeScope();
     }

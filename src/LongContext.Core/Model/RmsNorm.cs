@@ -1,3 +1,4 @@
+using LongContext.Core.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,6 +20,13 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        // On CUDA ATen's fused kernel: one pass instead of seven. It normalises in fp32 like HF but rounds to the
+        // input dtype after the weight multiply rather than before it: bf16 results differ by one rounding step.
+        if (x.device_type == DeviceType.CUDA && NativeAddon.IsAvailable)
+        {
+            NativeAddon.Check(NativeAddon.lc_rms_norm(x.Handle, weight.Handle, eps, out var output), "rms_norm");
+            return NativeAddon.Adopt(output);
+        }
         using var scope = NewDisposeScope();
         var h = x.to(ScalarType.Float32);
         h = h * rsqrt(h.pow(2).mean([-1], keepdim: true) + eps);

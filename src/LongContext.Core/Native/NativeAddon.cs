@@ -13,7 +13,7 @@ public static partial class NativeAddon
 {
     public const string LibraryName = "longctx_native";
     public const string EnvironmentVariable = "LONGCTX_NATIVE";
-    const int ExpectedAbi = 1;
+    const int ExpectedAbi = 2;
 
     static readonly Lazy<(bool ok, string status, string? path)> State = new(Probe);
 
@@ -138,6 +138,8 @@ public static partial class NativeAddon
     [LibraryImport(LibraryName)] internal static partial int lc_reset_peak_memory(int device);
     [LibraryImport(LibraryName)] internal static partial int lc_empty_cache();
     [LibraryImport(LibraryName)] internal static partial int lc_mem_get_info(int device, out long free, out long total);
+
+    [LibraryImport(LibraryName)] internal static partial int lc_rms_norm(IntPtr x, IntPtr weight, double eps, out IntPtr output);
 
     [LibraryImport(LibraryName)] internal static partial int lc_graph_create(out IntPtr graph);
     [LibraryImport(LibraryName)] internal static partial int lc_graph_capture_begin(IntPtr graph);
