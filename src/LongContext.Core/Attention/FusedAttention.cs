@@ -63,14 +63,18 @@ public static class FusedAttention
 
     static AttentionResult NativeForward(Tensor q, Tensor k, Tensor v, bool causal, double? scale, AttentionKernel kernel)
     {
-        using var qc = q.contiguous();
-        using var kc = k.contiguous();
-        using var vc = v.contiguous();
+        // The kernels take any layout whose last dimension is dense (the model passes [B, L, H, D] memory viewed
+        // as [B, H, L, D]); copying to contiguous would cost three passes over q, k and v per layer.
+        using var qc = DenseLastDim(q);
+        using var kc = DenseLastDim(k);
+        using var vc = DenseLastDim(v);
         NativeAddon.Check(NativeAddon.lc_attention_forward(qc.Handle, kc.Handle, vc.Handle, causal ? 1 : 0, scale ?? 0,
             (int)kernel, out var o, out var lse, out int used), "attention forward");
         LastKernel = used == 1 ? "cudnn" : "flash";
         return new AttentionResult(NativeAddon.Adopt(o), NativeAddon.Adopt(lse));
     }
+
+    static Tensor DenseLastDim(Tensor t) => t.stride(-1) == 1 ? t.alias() : t.contiguous();
 
     static (Tensor, Tensor, Tensor) NativeBackward(Tensor gradOut, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
         bool causal, double? scale, AttentionKernel kernel)

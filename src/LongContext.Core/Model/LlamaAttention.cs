@@ -38,11 +38,10 @@ public sealed class LlamaAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
-        var q = q_proj.call(x).view(b, l, numHeads, headDim).transpose(1, 2);     // [B, Hq, L, D]
-        var k = k_proj.call(x).view(b, l, numKvHeads, headDim).transpose(1, 2);   // [B, Hkv, L, D]
+        // RoPE on the projections' own [B, L, H, D] layout, then views as [B, H, L, D] for the backend.
+        var q = RotaryEmbedding.ApplyRotary(q_proj.call(x).view(b, l, numHeads, headDim), cos, sin, tokensBeforeHeads: true).transpose(1, 2);
+        var k = RotaryEmbedding.ApplyRotary(k_proj.call(x).view(b, l, numKvHeads, headDim), cos, sin, tokensBeforeHeads: true).transpose(1, 2);
         var v = v_proj.call(x).view(b, l, numKvHeads, headDim).transpose(1, 2);
-        q = RotaryEmbedding.ApplyRotary(q, cos, sin);
-        k = RotaryEmbedding.ApplyRotary(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);         // [B, Hkv, S, D], S = cached + L
         var attn = backend.Attend(q, k, v, causal: true, scale);                 // [B, Hq, L, D]
         var merged = attn.transpose(1, 2).reshape(b, l, numHeads * headDim);

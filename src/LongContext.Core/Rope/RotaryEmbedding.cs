@@ -167,16 +167,19 @@ public sealed class RotaryEmbedding : IDisposable
     }
 
     /// <summary>
-    /// HF `apply_rotary_pos_emb` for one tensor: x [B, H, L, D] with cos/sin [B, L, R] or [L, R], R ≤ D even;
-    /// the first R channels get x·cos + rotate_half(x)·sin (pairs (i, i+R/2), not interleaved), the rest pass through.
+    /// HF `apply_rotary_pos_emb` for one tensor: x [B, H, L, D] (or [B, L, H, D] with
+    /// <paramref name="tokensBeforeHeads"/>) with cos/sin [B, L, R] or [L, R], R ≤ D even; the first R channels get
+    /// x·cos + rotate_half(x)·sin (pairs (i, i+R/2), not interleaved), the rest pass through.
     /// </summary>
-    public static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor sin)
+    /// <param name="tokensBeforeHeads">x is laid out [B, L, H, D], as the projections produce it: rotating before
+    /// the transpose keeps every operand dense, which the GPU's vectorised kernels need.</param>
+    public static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor sin, bool tokensBeforeHeads = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(cos);
         ArgumentNullException.ThrowIfNull(sin);
         if (x.dim() != 4)
-            throw new ArgumentException($"x must be [batch, heads, length, head_dim], got [{string.Join(", ", x.shape)}].", nameof(x));
+            throw new ArgumentException($"x must be [batch, heads, length, head_dim] or [batch, length, heads, head_dim], got [{string.Join(", ", x.shape)}].", nameof(x));
         if (cos.dim() is not (2 or 3) || !cos.shape.SequenceEqual(sin.shape))
             throw new ArgumentException(
                 $"cos and sin must both be [batch, length, rot_dim] or [length, rot_dim], got [{string.Join(", ", cos.shape)}] and [{string.Join(", ", sin.shape)}].");
@@ -186,20 +189,31 @@ public sealed class RotaryEmbedding : IDisposable
             throw new ArgumentException($"rot_dim {rot} must be even, positive and at most head_dim {d}.");
 
         using var scope = NewDisposeScope();
-        var c = cos.dim() == 3 ? cos.unsqueeze(1) : cos;   // [B,1,L,R] or [L,R], broadcast over heads
-        var s = sin.dim() == 3 ? sin.unsqueeze(1) : sin;
+        // Broadcast over heads: [B,1,L,R] / [L,R] for [B,H,L,D]; [B,L,1,R] / [L,1,R] for [B,L,H,D].
+        Tensor c, s;
+        if (tokensBeforeHeads) (c, s) = cos.dim() == 3 ? (cos.unsqueeze(2), sin.unsqueeze(2)) : (cos.unsqueeze(1), sin.unsqueeze(1));
+        else (c, s) = cos.dim() == 3 ? (cos.unsqueeze(1), sin.unsqueeze(1)) : (cos, sin);
         Tensor result;
         if (rot == d)
         {
-            result = x * c + RotateHalf(x) * s;
+            result = Rotate(x, c, s);
         }
         else
         {
             var xRot = x.narrow(-1, 0, rot);
             var xPass = x.narrow(-1, rot, d - rot);
-            result = torch.cat([xRot * c + RotateHalf(xRot) * s, xPass], -1);
+            result = torch.cat([Rotate(xRot, c, s), xPass], -1);
         }
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>x·cos + rotate_half(x)·sin in three kernels: rotate_half(x)·sin = swap_halves(x)·[−sin₁, sin₂].</summary>
+    private static Tensor Rotate(Tensor x, Tensor c, Tensor s)
+    {
+        var half = x.shape[^1] / 2;
+        var signedSin = torch.cat([-s.narrow(-1, 0, half), s.narrow(-1, half, half)], -1);   // small: no head axis
+        var swapped = torch.cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        return (x * c).addcmul_(swapped, signedSin, 1);
     }
 
     /// <summary>HF `rotate_half`: cat(−x[..., D/2:], x[..., :D/2]).</summary>

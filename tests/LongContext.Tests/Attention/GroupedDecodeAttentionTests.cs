@@ -1,0 +1,43 @@
+using LongContext.Core.Attention;
+using static TorchSharp.torch;
+
+namespace LongContext.Tests.Attention;
+
+public class GroupedDecodeAttentionTests
+{
+    /// <summary>Reference: the first <paramref name="valid"/> keys only, K/V repeated per query head, plain softmax.</summary>
+    static Tensor Reference(Tensor q, Tensor k, Tensor v, int valid, double scale)
+    {
+        long groups = q.shape[1] / k.shape[1];
+        var kr = k.narrow(2, 0, valid).repeat_interleave(groups, dim: 1);
+        var vr = v.narrow(2, 0, valid).repeat_interleave(groups, dim: 1);
+        return matmul((matmul(q, kr.transpose(2, 3)) * scale).softmax(-1), vr);
+    }
+
+    [Theory]
+    [InlineData(300, 120)]      // one block: a single matmul
+    [InlineData(2500, 2400)]    // two split blocks plus a remainder
+    [InlineData(4096, 1)]       // only the first slot is valid
+    public void Masked_window_equals_attention_over_the_valid_prefix(int window, int valid)
+    {
+        var gen = manual_seed(7);
+        var q = randn(1, 8, 1, 16);
+        var k = randn(1, 2, window, 16);
+        var v = randn(1, 2, window, 16);
+        // Slots after the position hold stale values; the mask must remove them completely.
+        k.narrow(2, valid, window - valid).mul_(50);
+        var attention = new GroupedDecodeAttention
+        {
+            Mask = zeros(window).masked_fill(arange(window) >= valid, double.NegativeInfinity),
+        };
+        var got = attention.Attend(q, k, v, causal: true, scale: 0.25);
+        var expected = Reference(q, k, v, valid, 0.25);
+        Assert.Equal(new long[] { 1, 8, 1, 16 }, got.shape);
+        double err = (got - expected).abs().max().item<float>();
+        Assert.True(err < 1e-5, $"max abs error {err:E2}");
+    }
+
+    [Fact]
+    public void Missing_mask_is_an_error() =>
+        Assert.Throws<InvalidOperationException>(() => new GroupedDecodeAttention().Attend(randn(1, 2, 1, 4), randn(1, 1, 3, 4), randn(1, 1, 3, 4), true, 0.5));
+}
