@@ -12,6 +12,15 @@ public interface IAttentionBackend
 {
     string Name { get; }
     Tensor Attend(Tensor q, Tensor k, Tensor v, bool causal, double scale);
+
+    /// <summary>
+    /// Causal attention where each query sees only the <paramref name="window"/> most recent keys, itself included
+    /// (Mistral/Qwen2 <c>sliding_window</c>). The default narrows K/V to the reachable keys and uses <see cref="Attend"/>
+    /// or masked SDPA (<see cref="SlidingWindowAttention"/>); a backend whose K/V are not the whole sequence (ring
+    /// attention) must override it or refuse.
+    /// </summary>
+    Tensor AttendSlidingWindow(Tensor q, Tensor k, Tensor v, int window, double scale) =>
+        SlidingWindowAttention.Attend(this, q, k, v, window, scale);
 }
 
 /// <summary>TorchSharp's SDPA. K/V are repeated for GQA (TorchSharp has no enable_gqa); fine on CPU.</summary>

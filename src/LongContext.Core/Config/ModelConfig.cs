@@ -40,12 +40,19 @@ public sealed record ModelConfig
     /// attention. 0 (mistral, and the default) means every layer uses the window when it is set.
     /// </summary>
     public int MaxWindowLayers { get; init; }
+    /// <summary>
+    /// qwen2 (transformers 5) `layer_types`, one "full_attention" or "sliding_attention" per layer, when it differs
+    /// from what <see cref="MaxWindowLayers"/> implies; null otherwise. It decides which layers use the window.
+    /// </summary>
+    public IReadOnlyList<string>? LayerTypes { get; init; }
     /// <summary>Unknown config keys that were ignored (one line each). Not part of equality.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
     /// <summary>The sliding window that layer <paramref name="layerIndex"/> uses, or null for full attention.</summary>
     public int? SlidingWindowForLayer(int layerIndex) =>
-        SlidingWindow is { } window && layerIndex >= MaxWindowLayers ? window : null;
+        SlidingWindow is { } window && (LayerTypes is { } types ? types[layerIndex] == SlidingAttention : layerIndex >= MaxWindowLayers) ? window : null;
+
+    public const string FullAttention = "full_attention", SlidingAttention = "sliding_attention";
 
     public bool Equals(ModelConfig? other) =>
         other is not null
@@ -58,7 +65,8 @@ public sealed record ModelConfig
         && HiddenAct == other.HiddenAct && Rope.Equals(other.Rope) && BosTokenId == other.BosTokenId
         && EosTokenIds.SequenceEqual(other.EosTokenIds) && PadTokenId == other.PadTokenId
         && TorchDtype == other.TorchDtype && SlidingWindow == other.SlidingWindow
-        && MaxWindowLayers == other.MaxWindowLayers;
+        && MaxWindowLayers == other.MaxWindowLayers
+        && (LayerTypes is null ? other.LayerTypes is null : other.LayerTypes is not null && LayerTypes.SequenceEqual(other.LayerTypes));
 
     public override int GetHashCode() =>
         HashCode.Combine(ModelType, HiddenSize, NumHiddenLayers, NumAttentionHeads, NumKeyValueHeads, VocabSize, Rope);

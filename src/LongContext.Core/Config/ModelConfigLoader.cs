@@ -129,7 +129,7 @@ public static class ModelConfigLoader
             "qwen2" => ReadQwen2(top, config),
             _ => throw new InvalidOperationException(modelType),
         };
-        CheckLayerTypes(top, config);
+        config = ReadLayerTypes(top, config);
 
         foreach (var key in top.Keys)
         {
@@ -222,24 +222,42 @@ public static class ModelConfigLoader
         };
     }
 
-    /// <summary>transformers-5 `layer_types` must match what sliding_window / max_window_layers imply.</summary>
-    private static void CheckLayerTypes(JsonFields top, ModelConfig config)
+    /// <summary>
+    /// transformers-5 `layer_types`. qwen2 takes any per-layer pattern (it overrides max_window_layers, as in
+    /// transformers); llama and mistral have one attention kind for all layers, so theirs must match it.
+    /// </summary>
+    private static ModelConfig ReadLayerTypes(JsonFields top, ModelConfig config)
     {
-        if (top.Raw("layer_types") is not { } raw)
+        if (top.Raw("layer_types") is not { } raw || raw.ValueKind == JsonValueKind.Null)
         {
-            return;
+            return config;
         }
-        var expected = Enumerable.Range(0, config.NumHiddenLayers)
-            .Select(i => config.SlidingWindowForLayer(i) is null ? "full_attention" : "sliding_attention").ToList();
+        var n = config.NumHiddenLayers;
+        var expected = Enumerable.Range(0, n)
+            .Select(i => config.SlidingWindowForLayer(i) is null ? ModelConfig.FullAttention : ModelConfig.SlidingAttention).ToList();
         var given = raw.ValueKind == JsonValueKind.Array
             ? raw.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : null).ToList()
             : null;
-        if (given is null || !given.SequenceEqual(expected))
+        if (given is null || given.Count != n || given.Any(t => t is not (ModelConfig.FullAttention or ModelConfig.SlidingAttention)))
         {
-            throw top.FieldError("layer_types", "does not match sliding_window/max_window_layers "
-                + $"(expected {config.NumHiddenLayers} entries: sliding_attention from layer {config.MaxWindowLayers} on when "
-                + "sliding_window is set, full_attention otherwise); other per-layer patterns are not supported");
+            throw top.FieldError("layer_types", $"must list {n} entries (num_hidden_layers), each \"{ModelConfig.FullAttention}\" or "
+                + $"\"{ModelConfig.SlidingAttention}\"; other attention kinds are not supported");
         }
+        if (given.SequenceEqual(expected))
+        {
+            return config;
+        }
+        if (config.ModelType != "qwen2")
+        {
+            throw top.FieldError("layer_types", $"does not match sliding_window (expected {string.Join(", ", expected)}); "
+                + $"{config.ModelType} uses one attention kind for every layer");
+        }
+        if (config.SlidingWindow is null)
+        {
+            throw top.FieldError("layer_types", "names sliding_attention layers but no window is set "
+                + "(use_sliding_window is false or sliding_window is null); set both, or make every layer full_attention");
+        }
+        return config with { LayerTypes = given.Select(t => t!).ToList() };
     }
 
     private static string? ReadDtype(JsonFields top, List<string> warnings)

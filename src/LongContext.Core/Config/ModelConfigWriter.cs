@@ -63,14 +63,14 @@ public static class ModelConfigWriter
                 Require(config.AttentionBias == config.OutputProjBias,
                     "llama's attention_bias covers q, k, v and o together, but this config has q/k/v bias "
                     + $"{config.AttentionBias} and o_proj bias {config.OutputProjBias}");
-                Require(config.SlidingWindow is null, "llama has no sliding window; use model_type mistral or qwen2");
+                Require(config.SlidingWindow is null && config.LayerTypes is null, "llama has no sliding window; use model_type mistral or qwen2");
                 Bool("attention_bias", config.AttentionBias);
                 Bool("mlp_bias", config.MlpBias);
                 Int("pretraining_tp", 1);
                 break;
             case "mistral":
                 Require(!config.AttentionBias && !config.OutputProjBias && !config.MlpBias, "mistral has no biases");
-                Require(config.MaxWindowLayers == 0, "mistral applies sliding_window to every layer (max_window_layers 0)");
+                Require(config.MaxWindowLayers == 0 && config.LayerTypes is null, "mistral applies sliding_window to every layer (max_window_layers 0, no layer_types)");
                 if (config.SlidingWindow is { } window) Int("sliding_window", window); else Null("sliding_window");
                 break;
             case "qwen2":
@@ -79,6 +79,12 @@ public static class ModelConfigWriter
                 Bool("use_sliding_window", config.SlidingWindow is not null);
                 if (config.SlidingWindow is { } qwenWindow) Int("sliding_window", qwenWindow); else Null("sliding_window");
                 Int("max_window_layers", config.MaxWindowLayers);
+                if (config.LayerTypes is { } types)
+                {
+                    Require(types.Count == config.NumHiddenLayers, "layer_types needs one entry per layer");
+                    var list = types.ToArray();
+                    fields["layer_types"] = w => { w.WriteStartArray(); foreach (var t in list) w.WriteStringValue(t); w.WriteEndArray(); };
+                }
                 break;
         }
 

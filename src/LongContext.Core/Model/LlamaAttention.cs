@@ -14,6 +14,7 @@ namespace LongContext.Core.Model;
 public sealed class LlamaAttention : nn.Module
 {
     readonly int layerIndex, numHeads, numKvHeads, headDim;
+    readonly int? slidingWindow;
     readonly double scale;
     public Linear q_proj, k_proj, v_proj, o_proj;
 
@@ -24,6 +25,7 @@ public sealed class LlamaAttention : nn.Module
         numKvHeads = c.NumKeyValueHeads;
         headDim = c.HeadDim;
         scale = 1.0 / Math.Sqrt(headDim);
+        slidingWindow = c.SlidingWindowForLayer(layerIndex);
         q_proj = nn.Linear(c.HiddenSize, numHeads * headDim, hasBias: c.AttentionBias, device: device, dtype: dtype);
         k_proj = nn.Linear(c.HiddenSize, numKvHeads * headDim, hasBias: c.AttentionBias, device: device, dtype: dtype);
         v_proj = nn.Linear(c.HiddenSize, numKvHeads * headDim, hasBias: c.AttentionBias, device: device, dtype: dtype);
@@ -43,7 +45,9 @@ public sealed class LlamaAttention : nn.Module
         var k = RotaryEmbedding.ApplyRotary(k_proj.call(x).view(b, l, numKvHeads, headDim), cos, sin, tokensBeforeHeads: true).transpose(1, 2);
         var v = v_proj.call(x).view(b, l, numKvHeads, headDim).transpose(1, 2);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);         // [B, Hkv, S, D], S = cached + L
-        var attn = backend.Attend(q, k, v, causal: true, scale);                 // [B, Hq, L, D]
+        var attn = slidingWindow is int window                                   // [B, Hq, L, D]
+            ? backend.AttendSlidingWindow(q, k, v, window, scale)
+            : backend.Attend(q, k, v, causal: true, scale);
         var merged = attn.transpose(1, 2).reshape(b, l, numHeads * headDim);
         return o_proj.call(merged).MoveToOuterDisposeScope();
     }

@@ -65,7 +65,6 @@ public sealed class LlamaForCausalLM : nn.Module
         long b = inputIds.shape[0], l = inputIds.shape[1];
         int start = cache?.Length ?? 0;
         int end = start + (int)l;
-        CheckSlidingWindow(end);
         // With default positions the largest is end − 1, so the rotary tables need no device→host read.
         int? seqLenHint = positionIds is null ? Math.Max(end, ropeSequenceLength ?? 0) : ropeSequenceLength;
         positionIds ??= arange(start, end, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, l);
@@ -88,14 +87,6 @@ public sealed class LlamaForCausalLM : nn.Module
     {
         using var scope = NewDisposeScope();
         return nn.functional.linear(hidden, LmHeadWeight).to(ScalarType.Float32).MoveToOuterDisposeScope();
-    }
-
-    void CheckSlidingWindow(int length)
-    {
-        if (Config.SlidingWindow is int window && length > window)
-            throw new LongContextException(
-                $"this {Config.ModelType} model uses sliding-window attention (sliding_window = {window}) and the sequence reached {length} tokens; " +
-                "windowed attention is not implemented yet, so results past the window would differ from transformers. Keep inputs within the window or set sliding_window to null in config.json if the model was trained without it.");
     }
 
     /// <summary>Parameters by HF name ("model.layers.0.self_attn.q_proj.weight", ...).</summary>

@@ -154,6 +154,18 @@ public class ModelConfigErrorTests
         Assert.Contains("'layer_types'", e.Message);
     }
 
+    [Theory]
+    [InlineData("\"layer_types\": [\"sliding_attention\", \"full_attention\"]", "qwen2", "no window is set")]
+    [InlineData("\"use_sliding_window\": true, \"sliding_window\": 8, \"layer_types\": [\"sliding_attention\"]", "qwen2", "must list 2 entries")]
+    [InlineData("\"use_sliding_window\": true, \"sliding_window\": 8, \"layer_types\": [\"chunked_attention\", \"full_attention\"]", "qwen2", "not supported")]
+    [InlineData("\"sliding_window\": 8, \"layer_types\": [\"full_attention\", \"sliding_attention\"]", "mistral", "one attention kind")]
+    public void Unusable_layer_types_name_the_field_and_the_fix(string extra, string modelType, string expected)
+    {
+        var e = FailsWith(extra, modelType);
+        Assert.Contains("'layer_types'", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void Missing_folder_or_config_json_is_a_config_error()
     {

@@ -224,4 +224,24 @@ public class ModelConfigLoaderTests
             + "\"layer_types\": [\"full_attention\", \"sliding_attention\"]", modelType: "qwen2");
         Assert.Equal(64, ModelConfigLoader.Parse(json, "t").SlidingWindowForLayer(1));
     }
+
+    [Fact]
+    public void Qwen2_layer_types_override_max_window_layers_as_in_transformers()
+    {
+        // Window on layer 0 only: the reverse of what max_window_layers 1 would give.
+        var json = ConfigFixtures.Minimal("\"use_sliding_window\": true, \"sliding_window\": 64, \"max_window_layers\": 1, "
+            + "\"layer_types\": [\"sliding_attention\", \"full_attention\"]", modelType: "qwen2");
+        var c = ModelConfigLoader.Parse(json, "t");
+        Assert.Equal(64, c.SlidingWindowForLayer(0));
+        Assert.Null(c.SlidingWindowForLayer(1));
+        Assert.Equal(["sliding_attention", "full_attention"], c.LayerTypes!);
+
+        // A pattern that agrees with max_window_layers is stored as no override: equal to the config without it.
+        var implied = ModelConfigLoader.Parse(ConfigFixtures.Minimal("\"use_sliding_window\": true, \"sliding_window\": 64, \"max_window_layers\": 1", "qwen2"), "t");
+        var agreeing = ModelConfigLoader.Parse(ConfigFixtures.Minimal("\"use_sliding_window\": true, \"sliding_window\": 64, \"max_window_layers\": 1, "
+            + "\"layer_types\": [\"full_attention\", \"sliding_attention\"]", "qwen2"), "t");
+        Assert.Null(agreeing.LayerTypes);
+        Assert.Equal(implied, agreeing);
+        Assert.NotEqual(implied, c);
+    }
 }

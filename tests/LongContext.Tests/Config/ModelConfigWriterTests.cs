@@ -81,6 +81,19 @@ public class ModelConfigWriterTests
     }
 
     [Fact]
+    public void Qwen2_layer_types_pattern_round_trips()
+    {
+        var config = ModelConfigLoader.Parse(ConfigFixtures.Minimal(
+            "\"use_sliding_window\": true, \"sliding_window\": 256, \"layer_types\": [\"sliding_attention\", \"full_attention\"]", "qwen2"), "t");
+        var json = ModelConfigWriter.ToJson(config);
+        Assert.Contains("\"layer_types\"", json);
+        var back = ModelConfigLoader.Parse(json, "t");
+        Assert.Equal(config, back);
+        Assert.Equal(256, back.SlidingWindowForLayer(0));
+        Assert.Null(back.SlidingWindowForLayer(1));
+    }
+
+    [Fact]
     public void Unwritable_combinations_are_config_errors()
     {
         var llama = ModelConfigLoader.Parse(ConfigFixtures.Minimal(), "t");

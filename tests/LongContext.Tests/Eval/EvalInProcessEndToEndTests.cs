@@ -1,0 +1,162 @@
+using System.Text.Json.Nodes;
+using LongContext.Cli;
+using LongContext.Core.Tokenization;
+using LongContext.Eval.Backends;
+using LongContext.Eval.Runs;
+
+namespace LongContext.Tests.Eval;
+
+/// <summary>
+/// `longctx eval ruler|niah --model DIR` through the CLI entry point on the in-process engine (CPU, the tiny random
+/// fixture model): the machinery end to end — reports, plots, JSONL, and resume after a kill. The random model scores
+/// about 0; scores are not checked.
+/// </summary>
+[Collection(EvalBackendFactories.Collection)]
+public class EvalInProcessEndToEndTests
+{
+    static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
+
+    /// <summary>config + weights of the tiny llama fixture and the fixture tokenizer in one folder, as a user's model folder.</summary>
+    static string ModelDir()
+    {
+        var dir = EvalFixtures.TempDir("model");
+        foreach (var f in new[] { "config.json", "model.safetensors", "generation_config.json" })
+            File.Copy(Path.Combine(Hf, "models", "llama_default", f), Path.Combine(dir, f));
+        foreach (var f in Directory.GetFiles(Path.Combine(Hf, "tokenizer")))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        return dir;
+    }
+
+    /// <summary>Counts generations and can cancel the run when the n-th one starts (before it computes anything).</summary>
+    sealed class CountingGenerator(ILocalGenerator inner, Action<int>? onStart) : ILocalGenerator, IDisposable
+    {
+        public int Calls;
+        public ITextTokenizer Tokenizer => inner.Tokenizer;
+        public IChatTemplate ChatTemplate => inner.ChatTemplate;
+        public int? MaxSequenceLength => inner.MaxSequenceLength;
+        public string ModelId => inner.ModelId;
+
+        public IReadOnlyList<int> Generate(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyCollection<int> stopIds, CancellationToken ct)
+        {
+            onStart?.Invoke(Interlocked.Increment(ref Calls));
+            return inner.Generate(promptIds, maxNewTokens, stopIds, ct);
+        }
+
+        public void Dispose() => (inner as IDisposable)?.Dispose();
+    }
+
+    /// <summary>Registers the real engine factories (as Program.cs does) wrapped in a counter; restores the previous ones after.</summary>
+    static async Task<T> WithEngine<T>(Func<List<CountingGenerator>, Action<Action<int>?>, Task<T>> body)
+    {
+        var saved = (EvalBackends.LocalFactory, EvalBackends.TokenizerFactory, EvalBackends.ChatTemplateFactory);
+        EngineLocalGenerator.Register("cpu");
+        var engine = EvalBackends.LocalFactory;
+        var made = new List<CountingGenerator>();
+        Action<int>? onStart = null;
+        EvalBackends.LocalFactory = dir => { var g = new CountingGenerator(engine(dir), n => onStart?.Invoke(n)); made.Add(g); return g; };
+        try { return await body(made, a => onStart = a); }
+        finally
+        {
+            (EvalBackends.LocalFactory, EvalBackends.TokenizerFactory, EvalBackends.ChatTemplateFactory) = saved;
+            foreach (var g in made) g.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Model_id_names_the_folder_and_changes_with_the_weights_not_the_path()
+    {
+        var a = ModelDir();
+        var b = Path.Combine(EvalFixtures.TempDir("other"), Path.GetFileName(a));
+        Directory.CreateDirectory(b);
+        foreach (var f in Directory.GetFiles(a)) File.Copy(f, Path.Combine(b, Path.GetFileName(f)));
+        var id = EngineLocalGenerator.Fingerprint(a);
+        Assert.StartsWith(Path.GetFileName(a) + "@", id);
+        Assert.Equal(id, EngineLocalGenerator.Fingerprint(b));
+
+        // A fine-tuned checkpoint: same config and tensor layout, one weight changed at the end of the file.
+        var weights = Path.Combine(b, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^1] ^= 0x40;
+        File.WriteAllBytes(weights, bytes);
+        Assert.NotEqual(id, EngineLocalGenerator.Fingerprint(b));
+    }
+
+    [Fact]
+    public async Task Ruler_on_the_in_process_engine_writes_report_plot_and_jsonl()
+    {
+        var model = ModelDir();
+        var dir = EvalFixtures.TempDir("ruler-local");
+        string[] args = ["eval", "ruler", "--model", model, "--lengths", "1k", "--samples", "1", "--tasks", "niah_single_1,vt,fwe", "--out", dir, "--json"];
+        var made = await WithEngine(async (made, _) =>
+        {
+            Assert.Equal(0, await LongCtxApp.RunAsync(args));
+            return made;
+        });
+        Assert.Equal(3, made.Sum(g => g.Calls));
+
+        var records = ResultStore.Read(dir);
+        Assert.Equal(["fwe", "niah_single_1", "vt"], records.Select(r => r.Task).Order());
+        Assert.All(records, r =>
+        {
+            Assert.Null(r.Error);
+            Assert.Equal("assistant_turn", r.PrefixPlacement);
+            Assert.InRange(r.PromptTokens!.Value, 600, 1024);                       // fitted to the 1K budget with the model's tokenizer
+            Assert.Equal(r.PromptTokens, r.ServerPromptTokens);                       // the measurer and the engine see the same tokens
+            Assert.True(r.CompletionTokens > 0);
+            Assert.NotNull(r.Prediction);
+        });
+        var report = File.ReadAllText(Path.Combine(dir, "report.md"));
+        Assert.Contains("| niah_single_1 |", report);
+        Assert.Contains($"local:{Path.GetFileName(model)}@", report);
+        Assert.True(new FileInfo(Path.Combine(dir, "ruler_scores.png")).Length > 1000);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
+        Assert.Equal(3, summary["tasks"]!.AsObject().Count);
+    }
+
+    [Fact]
+    public async Task Niah_on_the_in_process_engine_resumes_after_a_kill_without_recomputing_finished_items()
+    {
+        var model = ModelDir();
+        var dir = EvalFixtures.TempDir("niah-local-kill");
+        string[] args = ["eval", "niah", "--model", model, "--lengths", "768,1k", "--depths", "3", "--max-new-tokens", "8", "--concurrency", "1", "--out", dir, "--json"];
+        const int total = 6;
+        await WithEngine(async (made, setOnStart) =>
+        {
+            using var cts = new CancellationTokenSource();
+            setOnStart(n => { if (n == 4) cts.Cancel(); });             // the kill lands when the 4th item starts: 3 are finished
+            Assert.Equal(130, await LongCtxApp.RunAsync(args, cts.Token));
+            var firstLines = File.ReadAllLines(Path.Combine(dir, ResultStore.FileName));
+            Assert.Equal(3, firstLines.Length);
+            var firstKeys = ResultStore.Read(dir).Select(r => r.Key).ToHashSet();
+            Assert.Equal(3, firstKeys.Count);
+            Assert.False(File.Exists(Path.Combine(dir, "report.md")));
+
+            setOnStart(null);
+            Assert.Equal(0, await LongCtxApp.RunAsync(args));
+            Assert.Equal(2, made.Count);
+            Assert.Equal(total - 3, made[1].Calls);                          // only the unfinished items ran again
+
+            var lines = File.ReadAllLines(Path.Combine(dir, ResultStore.FileName));
+            Assert.Equal(total, lines.Length);                                 // appended, no duplicates
+            Assert.Equal(firstLines, lines[..3]);                              // finished records untouched
+            var records = ResultStore.Read(dir);
+            Assert.Equal(total, records.Select(r => r.Key).Distinct().Count());
+            Assert.Empty(firstKeys.Intersect(lines[3..].Select(l => JsonNode.Parse(l)!["key"]!.GetValue<string>())));
+            Assert.All(records, r => { Assert.Null(r.Error); Assert.Equal("assistant_turn", r.PrefixPlacement); Assert.InRange(r.PromptTokens!.Value, 500, r.Length - 8); });
+            Assert.Equal([768, 1024], records.Select(r => r.Length).Distinct().Order());
+            return 0;
+        });
+
+        Assert.Contains("niah_heatmap.png", File.ReadAllText(Path.Combine(dir, "report.md")));
+        var png = File.ReadAllBytes(Path.Combine(dir, "niah_heatmap.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(File.Exists(Path.Combine(dir, "summary.json")));
+    }
+}
+
+/// <summary>Tests that replace the process-wide <see cref="EvalBackends"/> factories run one at a time.</summary>
+[CollectionDefinition(Collection)]
+public sealed class EvalBackendFactories
+{
+    public const string Collection = "EvalBackends";
+}
