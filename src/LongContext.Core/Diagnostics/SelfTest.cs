@@ -156,6 +156,24 @@ public static class SelfTest
             "4-layer GQA Llama, 300 tokens prefilled in 3 chunks through the KV cache");
         yield return Check("model.argmax-agreement", 1.0 - (got.cpu().argmax(-1) == expected.argmax(-1)).to(ScalarType.Float64).mean().item<double>(),
             cuda ? 0.05 : 0.0, "fraction of positions whose top token differs");
+
+        // Decode: steps replayed from CUDA graphs (eager device-position steps without them) vs plain eager steps.
+        using var plain = new Inference.KvCache(config, 1, 300, dtype, device);
+        using var graphed = new Inference.KvCache(config, 1, 300, dtype, device);
+        var prompt = ids.narrow(1, 0, 280).to(device);
+        model.Forward(prompt, backend, plain);
+        model.Forward(prompt, backend, graphed);
+        bool graphs = Inference.GraphedDecoder.GraphsAvailable(device);
+        using var decoder = new Inference.GraphedDecoder(model, graphed, useGraphs: graphs, bucket: 128);
+        double worst = 0;
+        for (int step = 0; step < 16; step++)
+        {
+            int token = (int)ids[0, 280 + step].item<long>();
+            var eager = model.Logits(model.Forward(tensor(new long[] { token }, device: device).unsqueeze(0), backend, plain)[0, -1]);
+            worst = Math.Max(worst, RelErr(decoder.Step(token), eager));
+        }
+        yield return Check($"decode.{(graphs ? "cuda-graph" : "device-position")}[vs eager steps]", worst, cuda ? Bf16Tolerance : Fp32Tolerance,
+            $"16 steps after 280 tokens, {decoder.GraphsCaptured} graph(s) captured; worst step");
     }
 
     static SelfTestCheck Check(string name, double error, double tolerance, string detail) =>

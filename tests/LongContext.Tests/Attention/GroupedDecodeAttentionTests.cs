@@ -16,7 +16,7 @@ public class GroupedDecodeAttentionTests
 
     [Theory]
     [InlineData(300, 120)]      // one block: a single matmul
-    [InlineData(2500, 2400)]    // two split blocks plus a remainder
+    [InlineData(2500, 2400)]    // a long window, most slots valid
     [InlineData(4096, 1)]       // only the first slot is valid
     public void Masked_window_equals_attention_over_the_valid_prefix(int window, int valid)
     {
