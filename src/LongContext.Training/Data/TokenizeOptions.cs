@@ -23,5 +23,8 @@ public sealed record TokenizeProgress(long Documents, long Tokens, long Characte
     public double TokensPerSecond => Elapsed.TotalSeconds > 0 ? Tokens / Elapsed.TotalSeconds : 0;
 }
 
-/// <summary>An opened cache and whether it was reused or (re)built, and why.</summary>
-public sealed record TokenCacheResult(TokenCache Cache, bool Reused, string Reason);
+/// <summary>An opened cache and whether it was reused or (re)built, and why. Disposing it disposes the cache.</summary>
+public sealed record TokenCacheResult(TokenCache Cache, bool Reused, string Reason) : IDisposable
+{
+    public void Dispose() => Cache.Dispose();
+}
