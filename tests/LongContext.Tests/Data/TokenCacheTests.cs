@@ -144,6 +144,18 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public async Task Concurrent_builders_of_one_folder_build_once()
+    {
+        using var dir = Corpus();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => Build(dir))));
+
+        Assert.Single(results, r => !r.Reused);
+        Assert.All(results, r => Assert.Equal(3, r.Cache.DocumentCount));
+        foreach (var r in results) r.Dispose();
+    }
+
+    [Fact]
     public void Missing_manifest_means_no_cache()
     {
         using var dir = new TempDir();
