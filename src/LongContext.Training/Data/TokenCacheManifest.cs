@@ -74,11 +74,9 @@ public sealed record TokenCacheKey
     public bool AddSpecialTokens { get; init; }
     public required string SourceKind { get; init; }
     public required string SourceRoot { get; init; }
+    /// <summary>Reader settings (globs, field name, size limit); written in ordinal key order.</summary>
     public required SortedDictionary<string, string> SourceSettings { get; init; }
     public required IReadOnlyList<SourceFile> SourceFiles { get; init; }
-
-    /// <summary>Canonical JSON of the key; two keys match when these strings are equal.</summary>
-    public string Canonical() => JsonSerializer.Serialize(this, TokenCacheManifest.Json);
 
     /// <summary>Why a cache built with <paramref name="cached"/> cannot serve this key, or null when it can.</summary>
     public string? Mismatch(TokenCacheKey cached)
@@ -86,11 +84,12 @@ public sealed record TokenCacheKey
         if (cached.TokenizerSha256 != TokenizerSha256 || cached.VocabSize != VocabSize || cached.BosTokenId != BosTokenId)
             return "the tokenizer changed";
         if (cached.EosTokenId != EosTokenId || cached.AddSpecialTokens != AddSpecialTokens) return "the BOS/EOS settings changed";
-        if (cached.SourceKind != SourceKind || cached.SourceRoot != SourceRoot || !cached.SourceSettings.SequenceEqual(SourceSettings))
+        if (cached.SourceKind != SourceKind || cached.SourceRoot != SourceRoot || cached.SourceSettings.Count != SourceSettings.Count
+            || SourceSettings.Any(kv => !cached.SourceSettings.TryGetValue(kv.Key, out var v) || v != kv.Value))
             return "the data path or its reader settings changed";
         if (cached.SourceFiles.Count != SourceFiles.Count) return $"the data has {SourceFiles.Count} files, the cache {cached.SourceFiles.Count}";
         for (int i = 0; i < SourceFiles.Count; i++)
             if (cached.SourceFiles[i] != SourceFiles[i]) return $"{SourceFiles[i].Path} changed (or was added/removed)";
-        return Canonical() == cached.Canonical() ? null : "the cache key differs";
+        return null;
     }
 }

@@ -144,6 +144,33 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public void Changed_reader_settings_trigger_a_rebuild()
+    {
+        using var dir = Corpus();
+        Build(dir).Dispose();
+
+        using var narrowed = TokenCacheBuilder.GetOrBuild(Path.Combine(dir.Path, "cache"),
+            new FolderDocumentSource(Path.Combine(dir.Path, "data"), new FolderSourceOptions { Include = ["**/*.txt"] }), Tokenizer, Identity);
+
+        Assert.False(narrowed.Reused);
+        Assert.Equal("the data path or its reader settings changed", narrowed.Reason);
+        Assert.Equal(1, narrowed.Cache.DocumentCount);
+    }
+
+    [Fact]
+    public void Tokenizer_identity_covers_tokenizer_config()
+    {
+        using var dir = new TempDir();
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(TokenizerDir, f), Path.Combine(dir.Path, f));
+        var before = TokenizerIdentity.FromModelDirectory(dir.Path);
+        Assert.Equal(Identity.Sha256, before.Sha256);
+
+        File.AppendAllText(Path.Combine(dir.Path, "tokenizer_config.json"), "\n");
+
+        Assert.NotEqual(before.Sha256, TokenizerIdentity.FromModelDirectory(dir.Path).Sha256);
+    }
+
+    [Fact]
     public async Task Concurrent_builders_of_one_folder_build_once()
     {
         using var dir = Corpus();
