@@ -11,6 +11,13 @@ public sealed record TrainingBatch(long[] InputIds, long[] Labels, long[] Positi
     /// <summary>The label that takes no part in the loss (PyTorch's cross-entropy default).</summary>
     public const long IgnoreIndex = -100;
 
+    /// <summary>
+    /// Per row, the offsets where a document segment begins, ascending, always starting with 0 (a document cut
+    /// at a row boundary continues as a new segment in its next row). For document masks (attention limited to
+    /// the segment). Null when the source does not track documents.
+    /// </summary>
+    public IReadOnlyList<int[]>? DocumentStarts { get; init; }
+
     /// <summary>Tokens whose prediction counts in the loss.</summary>
     public long PredictedTokens => Labels.LongCount(l => l != IgnoreIndex);
 }
