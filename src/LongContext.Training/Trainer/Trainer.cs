@@ -28,6 +28,7 @@ public sealed class Trainer : IDisposable
     public const string CheckpointsFolder = "checkpoints";
     public const string LossCurveFileName = "loss.png";
     public const string OptimizerFileName = "optimizer.safetensors";
+    public const string OptionsFileName = "training_options.json";
 
     readonly LlamaForCausalLM _model;
     readonly ITrainingDataSource _data;
@@ -85,6 +86,9 @@ public sealed class Trainer : IDisposable
     public TrainingResult Run(CancellationToken cancellation = default)
     {
         Directory.CreateDirectory(Options.OutDir);
+        var optionsPath = Path.Combine(Options.OutDir, OptionsFileName);
+        File.WriteAllText(optionsPath + ".tmp", JsonSerializer.Serialize(Options, TrainingOptions.JsonOptions) + "\n", new UTF8Encoding(false));
+        File.Move(optionsPath + ".tmp", optionsPath, overwrite: true);
         int start = Step;
         var clock = Stopwatch.StartNew();
         var steps = new List<StepMetrics>();
@@ -140,6 +144,13 @@ public sealed class Trainer : IDisposable
         for (int i = 0; i < Options.GradientAccumulation; i++) batches.Add(_data.Next());
         var (loss, predicted) = AccumulateGradients(batches);
         double gradNorm = GradientClipping.ClipGlobalNorm(_trainable.Select(p => p.Value), Options.MaxGradNorm);
+        if (!double.IsFinite(gradNorm) || !double.IsFinite(loss))
+        {
+            // Stepping would write NaN into the weights, the moments and every later checkpoint.
+            Optimizer.ZeroGrad();
+            throw new LongContextException($"step {Step + 1}: loss {loss}, gradient norm {gradNorm} — training diverged or overflowed, and the weights were left as they were. "
+                + $"Resume from the last checkpoint in {Checkpoints.Directory} with a lower learning_rate (or max_grad_norm), or check the data.");
+        }
         Optimizer.Step(lr);
         Optimizer.ZeroGrad();
         if (_model.Device.type == DeviceType.CUDA) cuda.synchronize();

@@ -76,10 +76,10 @@ public class TrainerTests
         using var dir = new TempDir();
         using var model = NewModel(seed: 2);
         var data = new SyntheticDataSource(2, 16, sequencesPerEpoch: 2);
-        using var trainer = new Trainer(model, data, Sdpa, Options(dir.Path, maxSteps: 25) with { LearningRate = 1e-2, WarmupSteps = 3, WeightDecay = 0 });
+        using var trainer = new Trainer(model, data, Sdpa, Options(dir.Path, maxSteps: 12) with { LearningRate = 2e-2, WarmupSteps = 2, WeightDecay = 0 });
         var result = trainer.Run();
         Assert.False(result.Interrupted);
-        Assert.Equal(25, result.FinalStep);
+        Assert.Equal(12, result.FinalStep);
         Assert.True(result.Steps[^1].Loss < result.Steps[0].Loss - 1.0, string.Join(" ", result.Steps.Select(s => $"{s.Loss:F3}/{s.GradNorm:F2}/{s.LearningRate:E1}")));
         Assert.Equal(Math.Log(256), result.Steps[0].Loss, 0); // a random init predicts ~uniformly
     }
@@ -213,6 +213,8 @@ public class TrainerTests
         Assert.Equal("process_peak_working_set", m.MemoryKind);
         Assert.Equal([1, 2, 3], progress.Reports.Select(p => p.Step));
         Assert.Equal(TimeSpan.Zero, progress.Reports[^1].Eta);
+        var saved = JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(Path.Combine(dir.Path, Trainer.OptionsFileName)), TrainingOptions.JsonOptions);
+        Assert.Equal(trainer.Options, saved);
         var png = File.ReadAllBytes(result.LossCurvePath!);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
     }
@@ -250,6 +252,22 @@ public class TrainerTests
         Assert.Equal(6, calls.Count);
         Assert.All(calls, s => Assert.Equal([1L, 8L], s));
         Assert.All(result.Steps, s => Assert.Equal(0.0, s.GradNorm));
+        foreach (var (name, p) in model.NamedTensors())
+            Assert.True(p.SameAs(before[name]), name);
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_training_without_touching_the_weights()
+    {
+        using var dir = new TempDir();
+        using var model = NewModel();
+        var inner = new CrossEntropyLoss();
+        var nan = new DelegateLossComputer((m, batch, backend) => inner.LossSum(m, batch, backend) * double.NaN);
+        using var trainer = new Trainer(model, new SyntheticDataSource(1, 8), Sdpa, Options(dir.Path, maxSteps: 2), loss: nan);
+        var before = Snapshot(model);
+        var e = Assert.Throws<LongContextException>(() => trainer.Run());
+        Assert.Contains("step 1: loss NaN", e.Message);
+        Assert.Equal(0, trainer.Step);
         foreach (var (name, p) in model.NamedTensors())
             Assert.True(p.SameAs(before[name]), name);
     }
