@@ -42,5 +42,7 @@ public sealed record TrainingResult
     public required string MetricsPath { get; init; }
     public string? LossCurvePath { get; init; }
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>Things that went wrong after training without failing the run (e.g. the loss plot could not be drawn).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
     public bool Completed => !Interrupted;
 }

@@ -119,9 +119,20 @@ public sealed class Trainer : IDisposable
         _elapsedBefore += clock.Elapsed.TotalSeconds;
 
         string? curve = null;
+        var warnings = new List<string>();
         var all = MetricsLog.Read(MetricsPath);
         if (all.Count > 0)
-            curve = LossCurve.Write(all, Path.Combine(Options.OutDir, LossCurveFileName));
+        {
+            try
+            {
+                curve = LossCurve.Write(all, Path.Combine(Options.OutDir, LossCurveFileName));
+            }
+            catch (Exception e) when (e is IOException or TypeInitializationException or DllNotFoundException or InvalidOperationException)
+            {
+                // The plot is a convenience: the run and its checkpoint are already saved.
+                warnings.Add($"loss curve not written: {e.Message}");
+            }
+        }
         return new TrainingResult
         {
             StartStep = start,
@@ -132,6 +143,7 @@ public sealed class Trainer : IDisposable
             MetricsPath = MetricsPath,
             LossCurvePath = curve,
             Elapsed = clock.Elapsed,
+            Warnings = warnings,
         };
     }
 

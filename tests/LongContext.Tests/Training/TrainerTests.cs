@@ -133,6 +133,39 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Bf16_training_resumes_exactly_through_its_saved_fp32_masters()
+    {
+        using var dir = new TempDir();
+        var options = Options("", maxSteps: 2) with { WarmupSteps = 0 };
+        using var straightModel = NewModel(seed: 6, dtype: ScalarType.BFloat16);
+        using var straight = new Trainer(straightModel, new SyntheticDataSource(1, 8), Sdpa, options with { OutDir = Path.Combine(dir.Path, "a") });
+        var all = straight.Run();
+
+        var outDir = Path.Combine(dir.Path, "b");
+        using (var firstModel = NewModel(seed: 6, dtype: ScalarType.BFloat16))
+        using (var first = new Trainer(firstModel, new SyntheticDataSource(1, 8), Sdpa, options with { OutDir = outDir, MaxSteps = 2 }))
+        {
+            first.TrainStep();
+            first.SaveCheckpoint();
+        }
+        using var optimizerFile = LongContext.Core.Weights.SafetensorsFile.Open(Path.Combine(outDir, "checkpoints", "step-000001", Trainer.OptimizerFileName));
+        Assert.Contains("master.model.embed_tokens.weight", optimizerFile.Names);
+        Assert.Equal(LongContext.Core.Weights.SafetensorsDtype.F32, optimizerFile.GetInfo("master.model.embed_tokens.weight").Dtype);
+
+        using var secondModel = NewModel(seed: 1, dtype: ScalarType.BFloat16);
+        using var second = new Trainer(secondModel, new SyntheticDataSource(1, 8), Sdpa, options with { OutDir = outDir });
+        Assert.True(second.ResumeLatest());
+        var rest = second.Run();
+        Assert.Equal(all.Steps[1].Loss, rest.Steps.Single().Loss);
+        var masters = second.Optimizer.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (name, t) in straight.Optimizer.StateTensors())
+            Assert.True(t.SameAs(masters[name]), name);
+        var weights = secondModel.NamedTensors();
+        foreach (var (name, p) in straightModel.NamedTensors())
+            Assert.True(p.SameAs(weights[name]), name);
+    }
+
+    [Fact]
     public void Checkpoints_are_atomic_keep_the_last_K_and_hold_model_optimizer_and_state()
     {
         using var dir = new TempDir();
