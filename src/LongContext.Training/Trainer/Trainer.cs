@@ -39,6 +39,7 @@ public sealed class Trainer : IDisposable
     readonly IReadOnlyDictionary<string, string> _trajectory;
     readonly string _trajectoryHash;
     double _elapsedBefore;
+    bool _continuing; // resumed, or already ran in this object: out_dir's checkpoints are this run's
 
     /// <param name="model">Trained in place. Parameters matching <paramref name="trainable"/> (default: all) get requires_grad.</param>
     /// <param name="loss">Forward + summed loss of a micro-batch; default <see cref="CrossEntropyLoss"/>.</param>
@@ -81,10 +82,19 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Trains until max_steps or until <paramref name="cancellation"/> fires; on cancellation the current step
-    /// finishes, a checkpoint is saved and the result says Interrupted. A final checkpoint is always saved.
+    /// finishes, a checkpoint is saved and the result says Interrupted. A final checkpoint is always saved. A run
+    /// that was not resumed refuses an out_dir that already holds checkpoints (it would overwrite them).
     /// </summary>
     public TrainingResult Run(CancellationToken cancellation = default)
     {
+        if (!_continuing)
+        {
+            if (Checkpoints.Latest() is { } existing)
+                throw new ConfigException($"out_dir {Options.OutDir} already holds checkpoints (up to step {existing.Step}); "
+                    + "resume them (Trainer.ResumeLatest) or start the new run in another out_dir.");
+            MetricsLog.TruncateAfter(MetricsPath, 0); // lines of a fresh run that died before its first checkpoint
+            _continuing = true;
+        }
         Directory.CreateDirectory(Options.OutDir);
         var optionsPath = Path.Combine(Options.OutDir, OptionsFileName);
         File.WriteAllText(optionsPath + ".tmp", JsonSerializer.Serialize(Options, TrainingOptions.JsonOptions) + "\n", new UTF8Encoding(false));
@@ -324,6 +334,7 @@ public sealed class Trainer : IDisposable
         PredictedTokensSeen = state.PredictedTokensSeen;
         _elapsedBefore = state.ElapsedSeconds;
         MetricsLog.TruncateAfter(MetricsPath, Step);
+        _continuing = true;
     }
 
     /// <summary>Trajectory options plus what the data and model must keep for a resume to be the same run.</summary>

@@ -253,6 +253,20 @@ public class TrainerTests
     }
 
     [Fact]
+    public void A_fresh_run_refuses_an_out_dir_that_holds_checkpoints()
+    {
+        using var dir = new TempDir();
+        using (var model = NewModel())
+        using (var t = new Trainer(model, new SyntheticDataSource(1, 8), Sdpa, Options(dir.Path, maxSteps: 1)))
+            t.Run();
+        using var again = NewModel();
+        using var fresh = new Trainer(again, new SyntheticDataSource(1, 8), Sdpa, Options(dir.Path, maxSteps: 1));
+        var e = Assert.Throws<ConfigException>(() => fresh.Run());
+        Assert.Contains("already holds checkpoints (up to step 1)", e.Message);
+        Assert.Single(MetricsLog.Read(fresh.MetricsPath));
+    }
+
+    [Fact]
     public void Resume_drops_metrics_lines_past_the_checkpoint()
     {
         using var dir = new TempDir();
