@@ -11,9 +11,10 @@ public sealed class PeakMemoryCollection;
 /// <summary>
 /// Peak memory of the chunked loss, measured as the process's peak resident set (Linux VmHWM, reset through
 /// /proc/self/clear_refs right before the measured work). Runs alone so other tests' allocations do not count.
-/// Full logits here are 2048 tokens × 8192 vocab × 4 bytes = 64 MiB; a 64-token chunk is 2 MiB. The loss keeps a few
-/// chunk-sized buffers alive (logits, softmax, a transposed copy) and glibc keeps freed chunk buffers in its heap (measured 15–16 MiB here), so the bound allows twelve: 24 MiB,
-/// against at least 64 MiB for any version that materialises the logits.
+/// Full logits here are 2048 tokens × 8192 vocab × 4 bytes = 64 MiB; a 64-token chunk is 2 MiB. The loss keeps two
+/// chunk-sized buffers alive (logits and their (log-)softmax) and glibc keeps freed ones in its heap (measured
+/// 15–16 MiB in all), so the bound allows twelve chunk buffers, 24 MiB, against at least 64 MiB for any version that
+/// materialises the logits.
 /// </summary>
 [Collection(nameof(PeakMemoryCollection))]
 public class ChunkedCrossEntropyMemoryTests(ITestOutputHelper output)
