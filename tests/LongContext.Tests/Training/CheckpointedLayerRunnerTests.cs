@@ -40,7 +40,7 @@ public class CheckpointedLayerRunnerTests
         var (loss, actual) = LossAndGradients(model, ids, labels, Backend(backend), new CheckpointedLayerRunner(offload));
         AssertClose(expectedLoss, loss, 1e-6, "loss");
         Assert.Equal(model.parameters().Count(), expected.Count);
-        AssertSameGradients(expected, actual, 1e-6);
+        AssertSameGradients(expected, actual, 5e-6);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public class CheckpointedLayerRunnerTests
         var (expectedLoss, expected) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null, positions);
         var (loss, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new CheckpointedLayerRunner(), positions);
         AssertClose(expectedLoss, loss, 1e-6, "loss");
-        AssertSameGradients(expected, actual, 1e-6);
+        AssertSameGradients(expected, actual, 5e-6);
         // The positions matter: default positions give another loss.
         var (otherLoss, _) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null);
         Assert.True((otherLoss - loss).abs().item<float>() > 1e-4, "restarting positions did not change the loss");
@@ -87,7 +87,7 @@ public class CheckpointedLayerRunnerTests
         var (_, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new CheckpointedLayerRunner());
         Assert.NotEmpty(expected);
         Assert.All(expected.Keys, k => Assert.StartsWith("model.layers.1.", k));
-        AssertSameGradients(expected, actual, 1e-6);
+        AssertSameGradients(expected, actual, 5e-6);
     }
 
     [Fact]
