@@ -59,8 +59,13 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <param name="ropeSequenceLength">For RoPE types whose frequencies depend on the sequence length (dynamic,
     /// longrope): the length the whole input will reach, so a prompt prefilled in chunks is rotated exactly as one
     /// forward over it would be (as transformers does). Defaults to the end of this chunk.</param>
-    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null, int? ropeSequenceLength = null)
+    /// <param name="layerRunner">Runs each decoder layer instead of calling it directly (training: activation
+    /// checkpointing). Cannot be combined with a cache.</param>
+    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null, int? ropeSequenceLength = null,
+        IDecoderLayerRunner? layerRunner = null)
     {
+        if (layerRunner is not null && cache is not null)
+            throw new ArgumentException("a layer runner is for full-sequence (training) forwards and cannot be used with a KV cache", nameof(layerRunner));
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], l = inputIds.shape[1];
         int start = cache?.Length ?? 0;
@@ -74,7 +79,7 @@ public sealed class LlamaForCausalLM : nn.Module
         {
             // Drop each layer's input as soon as the next exists: at 128K one hidden state is 1 GiB, and the
             // scope would otherwise hold all of them (autograd keeps what backward needs by itself).
-            var next = layer.Forward(h, cos, sin, backend, cache);
+            var next = layerRunner is null ? layer.Forward(h, cos, sin, backend, cache) : layerRunner.Run(layer, h, cos, sin, backend);
             h.Dispose();
             h = next;
         }
