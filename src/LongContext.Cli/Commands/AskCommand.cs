@@ -114,7 +114,7 @@ public static class AskCommand
                 {
                     var tokDir = p.GetValue(tokenizer);
                     counter = tokDir is null ? PromptTokenCounter.Estimate()
-                        : PromptTokenCounter.FromHfTokenizer(HfTokenizer.Load(tokDir), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(tokDir))));
+                        : PromptTokenCounter.FromHfTokenizer(HfTokenizer.Load(tokDir), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(tokDir))), serverAppliesTemplate: true);
                     if (window is null && tokDir is not null && File.Exists(Path.Combine(tokDir, ModelConfigLoader.ConfigFileName)))
                         (window, windowSource) = (ModelConfigLoader.LoadFromDirectory(tokDir).MaxPositionEmbeddings, $"max_position_embeddings in {tokDir}/config.json");
                     if (url is not null)

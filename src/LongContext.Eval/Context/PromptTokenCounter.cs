@@ -19,25 +19,35 @@ public sealed class PromptTokenCounter
     private readonly ITextTokenizer? _tokenizer;
     private readonly IChatTemplate? _template;
 
-    private PromptTokenCounter(ITextTokenizer? tokenizer, IChatTemplate? template, string describe)
+    private readonly int _allowance;
+
+    private PromptTokenCounter(ITextTokenizer? tokenizer, IChatTemplate? template, string describe, int allowance = 0)
     {
         _tokenizer = tokenizer;
         _template = template;
+        _allowance = allowance;
         Describe = describe;
     }
 
-    /// <summary>Counts with the tokenizer; <paramref name="template"/> null means no chat template (base model).</summary>
-    public static PromptTokenCounter Exact(ITextTokenizer tokenizer, IChatTemplate? template, string tokenizerName) =>
-        new(tokenizer, template, $"{tokenizerName} (template: {template?.Name ?? "none"})");
+    /// <summary>
+    /// Counts with the tokenizer; <paramref name="template"/> null means no chat template (base model). When a server
+    /// applies a template we cannot see (<paramref name="serverAppliesTemplate"/> without a template), each prompt count
+    /// adds <see cref="EstimatedTemplateTokens"/>.
+    /// </summary>
+    public static PromptTokenCounter Exact(ITextTokenizer tokenizer, IChatTemplate? template, string tokenizerName, bool serverAppliesTemplate = false) =>
+        template is null && serverAppliesTemplate
+            ? new(tokenizer, null, $"{tokenizerName} (no chat template here: +{EstimatedTemplateTokens} tokens allowed for the server's)", EstimatedTemplateTokens)
+            : new(tokenizer, template, $"{tokenizerName} (template: {template?.Name ?? "none"})");
 
     /// <summary>Counts with a HF tokenizer and its own chat template (none: bare text with BOS).</summary>
-    public static PromptTokenCounter FromHfTokenizer(HfTokenizer tokenizer, string tokenizerName) =>
-        Exact(tokenizer, tokenizer.ChatTemplate is null ? null : new DelegateChatTemplate("model", (m, g) => tokenizer.ApplyChatTemplate(m, g)), tokenizerName);
+    public static PromptTokenCounter FromHfTokenizer(HfTokenizer tokenizer, string tokenizerName, bool serverAppliesTemplate = false) =>
+        Exact(tokenizer, tokenizer.ChatTemplate is null ? null : new DelegateChatTemplate("model", (m, g) => tokenizer.ApplyChatTemplate(m, g)), tokenizerName, serverAppliesTemplate);
 
     public static PromptTokenCounter Estimate() =>
         new(null, null, $"estimate: 1 token per {EstimateBytesPerToken} UTF-8 bytes + {EstimatedTemplateTokens} for the template (give --tokenizer DIR for exact counts)");
 
-    public bool IsExact => _tokenizer is not null;
+    /// <summary>True when the count is the tokenizer over the very text the model sees (no estimate, no allowance).</summary>
+    public bool IsExact => _tokenizer is not null && _allowance == 0;
     public string Describe { get; }
     public ITextTokenizer? Tokenizer => _tokenizer;
 
@@ -59,5 +69,5 @@ public sealed class PromptTokenCounter
     /// <summary>Tokens of the whole prompt for a user message.</summary>
     public int CountPrompt(string userMessage) => _tokenizer is null
         ? CountFragment(userMessage) + EstimatedTemplateTokens
-        : EncodePrompt(userMessage).Count;
+        : EncodePrompt(userMessage).Count + _allowance;
 }

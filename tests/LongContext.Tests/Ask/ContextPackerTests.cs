@@ -108,3 +108,23 @@ public class ContextPackerTests
         Assert.Equal((int)Math.Ceiling(bytes / PromptTokenCounter.EstimateBytesPerToken) + PromptTokenCounter.EstimatedTemplateTokens, estimated.PromptTokens);
     }
 }
+
+public class PromptTokenCounterTests
+{
+    [Fact]
+    public void A_tokenizer_without_template_counts_bare_text_with_bos_and_adds_an_allowance_when_a_server_templates()
+    {
+        var json = File.ReadAllText(Path.Combine(AskFixture.TokenizerDir, "tokenizer.json"));
+        var bare = LongContext.Core.Tokenization.HfTokenizer.FromJson(json);
+        Assert.Null(bare.ChatTemplate);
+        var local = PromptTokenCounter.FromHfTokenizer(bare, "bare");
+        var served = PromptTokenCounter.FromHfTokenizer(bare, "bare", serverAppliesTemplate: true);
+        var withBos = bare.Encode("hello world", addSpecialTokens: true).Count;
+        Assert.Equal(withBos, local.CountPrompt("hello world"));
+        Assert.True(local.IsExact);
+        Assert.Equal(withBos + PromptTokenCounter.EstimatedTemplateTokens, served.CountPrompt("hello world"));
+        Assert.False(served.IsExact);
+        // A tokenizer that carries its template counts exactly either way.
+        Assert.True(PromptTokenCounter.FromHfTokenizer(AskFixture.Tokenizer, "fixture", serverAppliesTemplate: true).IsExact);
+    }
+}
