@@ -97,3 +97,38 @@ public class RepoScannerTests
     public void A_missing_folder_is_a_user_error() =>
         Assert.Throws<AskException>(() => RepoScanner.Scan(Path.Combine(Path.GetTempPath(), "no-such-" + Guid.NewGuid().ToString("N"))));
 }
+
+public class GitIgnoreAncestryTests
+{
+    [Fact]
+    public void Scanning_a_subfolder_applies_the_enclosing_repository_ignores_and_excludes()
+    {
+        var top = AskFixture.TempDir("enclosing");
+        AskFixture.Write(top, ".git/info/exclude", "notes.md\n");
+        AskFixture.Write(top, ".gitignore", "*.bak\n/sub/pkg/local.cfg\n");
+        AskFixture.Write(top, "sub/.gitignore", "gen/\n");
+        AskFixture.Write(top, "sub/pkg/a.py", "a = 1\n");
+        AskFixture.Write(top, "sub/pkg/a.py.bak", "old\n");
+        AskFixture.Write(top, "sub/pkg/local.cfg", "x\n");
+        AskFixture.Write(top, "sub/pkg/notes.md", "private\n");
+        AskFixture.Write(top, "sub/pkg/gen/out.py", "generated\n");
+        var scan = RepoScanner.Scan(Path.Combine(top, "sub", "pkg"));
+        Assert.Equal(["a.py"], scan.Files.Select(f => f.Path));
+        Assert.Equal(["a.py.bak", "gen/", "local.cfg", "notes.md"], scan.Skipped.Select(s => s.Path).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_linked_worktree_reads_info_exclude_from_the_common_git_dir()
+    {
+        var main = AskFixture.TempDir("main");
+        AskFixture.Write(main, ".git/info/exclude", "scratch.txt\n");
+        AskFixture.Write(main, ".git/worktrees/wt/commondir", "../..\n");
+        var wt = AskFixture.TempDir("wt");
+        AskFixture.Write(wt, ".git", $"gitdir: {Path.Combine(main, ".git", "worktrees", "wt")}\n");
+        AskFixture.Write(wt, "scratch.txt", "mine\n");
+        AskFixture.Write(wt, "kept.txt", "shared\n");
+        var scan = RepoScanner.Scan(wt);
+        Assert.Equal(["kept.txt"], scan.Files.Select(f => f.Path));
+        Assert.Equal("ignored (scratch.txt)", Assert.Single(scan.Skipped).Reason);
+    }
+}
