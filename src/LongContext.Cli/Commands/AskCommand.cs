@@ -98,16 +98,9 @@ public static class AskCommand
                 var windowSource = window is null ? "" : "--max-context";
                 if (modelDir is not null)
                 {
-                    HfTokenizer tok;
-                    ModelConfig config;
-                    if (onlyFiles) { tok = HfTokenizer.Load(modelDir); config = ModelConfigLoader.LoadFromDirectory(modelDir); }
-                    else
-                    {
-                        session = EngineSession.Open(modelDir, p.GetValue(device)!, p.GetValue(dtype));
-                        tok = session.Tokenizer;
-                        config = session.Model.Config;
-                    }
-                    counter = PromptTokenCounter.FromHfTokenizer(tok, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))));
+                    // Tokenizer and config only: the weights load after packing, and not at all with --files-only.
+                    var config = ModelConfigLoader.LoadFromDirectory(modelDir);
+                    counter = PromptTokenCounter.FromHfTokenizer(HfTokenizer.Load(modelDir), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))));
                     if (window is null) (window, windowSource) = (config.MaxPositionEmbeddings, "max_position_embeddings in config.json");
                 }
                 else
@@ -137,6 +130,7 @@ public static class AskCommand
                             : $"The endpoint's /models does not report a context window: give --max-context N (or --tokenizer DIR with the model's config.json).");
                 }
 
+                if (!json) Console.Error.WriteLine($"Scanning {root} …");
                 var scan = RepoScanner.Scan(root, new ScanOptions
                 {
                     UseGitIgnore = !p.GetValue(noGitignore),
@@ -146,6 +140,7 @@ public static class AskCommand
                     Documents = documents,
                 });
                 var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(scan.Root));
+                if (!json) Console.Error.WriteLine($"Counting tokens of {scan.Files.Count} files ({counter.Describe}) …");
                 var pack = ContextPacker.Pack(scan, q, counter, new PackOptions
                 {
                     ContextWindow = window.Value,
@@ -169,6 +164,11 @@ public static class AskCommand
 
                 if (!json) PrintSummary(report);
                 if (pack.Included.Count == 0) throw new AskException("No file fits the window: raise --max-context, lower --max-answer-tokens, or narrow the folder with --exclude.");
+                if (modelDir is not null)
+                {
+                    if (!json) Console.Error.WriteLine($"Loading {modelDir} …");
+                    session = EngineSession.Open(modelDir, p.GetValue(device)!, p.GetValue(dtype));
+                }
                 IAnswerer answerer = session is not null ? new EngineAnswerer(session, counter, p.GetValue(prefillChunk)) : remote!;
                 var options = new AnswerOptions { MaxNewTokens = p.GetValue(maxAnswer), Temperature = p.GetValue(temperature), Seed = p.GetValue(seed) };
                 var result = await answerer.AnswerAsync(pack.Prompt, options, piece =>
