@@ -66,14 +66,14 @@ public static class ContextPacker
         foreach (var kind in FileOrder.BudgetPriority)
         {
             var members = Enumerable.Range(0, ordered.Count).Where(i => ordered[i].Kind == kind).ToList();
+            foreach (var i in members) keep[i] = true;
             long sum = members.Sum(i => (long)tokens[i]);
             foreach (var i in members.OrderByDescending(i => tokens[i]).ThenByDescending(i => i))
             {
                 if (sum <= remaining) break;
-                members.Remove(i);
+                keep[i] = false;
                 sum -= tokens[i];
             }
-            foreach (var i in members) keep[i] = true;
             remaining -= (int)sum;
         }
 

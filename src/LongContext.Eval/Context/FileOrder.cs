@@ -48,7 +48,8 @@ public static class FileOrder
         foreach (var folder in files.GroupBy(f => Dir(f.Path)).OrderBy(g => g.Key, new FolderOrder()))
         {
             var names = folder.Select(f => Name(f.Path)).ToList();
-            foreach (var f in folder.OrderBy(f => Key(f, names).Rank).ThenBy(f => Key(f, names).Anchor, NameOrder).ThenBy(f => Key(f, names).AfterSubject).ThenBy(f => Name(f.Path), NameOrder))
+            var keyed = folder.Select(f => (File: f, Key: Key(f, names)));
+            foreach (var (f, _) in keyed.OrderBy(x => x.Key.Rank).ThenBy(x => x.Key.Anchor, NameOrder).ThenBy(x => x.Key.AfterSubject).ThenBy(x => Name(x.File.Path), NameOrder))
                 yield return f;
         }
     }
