@@ -139,6 +139,8 @@ public static class AskCommand
                     MaxFileBytes = p.GetValue(maxFileBytes),
                     Documents = documents,
                 });
+                if (scan.Files.Count == 0)
+                    throw new AskException($"{root}: no text files to pack ({scan.Skipped.Count} paths skipped; --json lists why). Check --exclude, --max-file-bytes or --keep-dir.");
                 var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(scan.Root));
                 if (!json) Console.Error.WriteLine($"Counting tokens of {scan.Files.Count} files ({counter.Describe}) …");
                 var pack = ContextPacker.Pack(scan, q, counter, new PackOptions

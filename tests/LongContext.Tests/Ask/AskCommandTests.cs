@@ -108,6 +108,16 @@ public class AskCommandTests
     }
 
     [Fact]
+    public async Task A_folder_without_text_files_says_so()
+    {
+        var r = AskFixture.TempDir("binary-only");
+        AskFixture.WriteBytes(r, "logo.png", [1, 2, 3]);
+        var (code, _, stderr) = await Run("ask", "--repo", r, "--files-only", "--max-context", "1000");
+        Assert.Equal(1, code);
+        Assert.Contains("no text files to pack (1 paths skipped", stderr);
+    }
+
+    [Fact]
     public async Task Missing_question_or_source_folder_are_user_errors()
     {
         Assert.Contains("--repo DIR", (await Run("ask", "--files-only", "--max-context", "100")).Stderr);
