@@ -12,6 +12,7 @@ public static class LongCtxApp
         root.Options.Add(CliCommon.Json);
         root.Options.Add(CliCommon.Verbose);
         // One line per command; keep alphabetical.
+        root.Subcommands.Add(AskCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());

@@ -1,0 +1,114 @@
+using System.Text;
+using LongContext.Core.Tokenization;
+
+namespace LongContext.Tests.Ask;
+
+/// <summary>Builds small repositories in temp folders for the ask tests, and the fixture tokenizer/model paths.</summary>
+internal static class AskFixture
+{
+    public static string TokenizerDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "hf", "tokenizer");
+    public static string ModelDir => Path.Combine(AppContext.BaseDirectory, "fixtures", "hf", "models", "llama_default");
+
+    private static readonly Lazy<HfTokenizer> LazyTokenizer = new(() => HfTokenizer.Load(TokenizerDir));
+    public static HfTokenizer Tokenizer => LazyTokenizer.Value;
+
+    public static string TempDir(string name)
+    {
+        var d = Path.Combine(Path.GetTempPath(), "longctx-ask-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    public static void Write(string root, string relativePath, string text) => WriteBytes(root, relativePath, Encoding.UTF8.GetBytes(text));
+
+    public static void WriteBytes(string root, string relativePath, byte[] bytes)
+    {
+        var path = Path.Combine(root, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>Files the scan keeps in the <see cref="Repo"/> fixture.</summary>
+    public static readonly string[] Kept =
+    [
+        ".gitignore", "LICENSE", "README.md", "docs/guide.md", "keep.log", "package.json", "src/README.md", "src/app.py", "src/core/.gitignore",
+        "src/core/engine.py", "src/core/important.tmp", "src/local.txt", "src/test_app.py", "src/util.py", "tests/helpers.py", "tests/test_engine.py",
+    ];
+
+    /// <summary>Paths the scan leaves out, with the start of the reason it gives.</summary>
+    public static readonly Dictionary<string, string> Skipped = new()
+    {
+        ["big.txt"] = "too large",
+        ["debug.log"] = "ignored (*.log)",
+        ["empty.py"] = "empty",
+        ["local.txt"] = "ignored (/local.txt)",
+        ["node_modules/"] = "vendored",
+        ["package-lock.json"] = "lock file",
+        ["scratch.md"] = "ignored (scratch.md)",
+        ["secrets/"] = "ignored (secrets/)",
+        ["src/app.min.js"] = "generated or minified (name)",
+        ["src/core/cache.tmp"] = "ignored (src/core/*.tmp)",
+        ["src/gen_header.py"] = "generated (header)",
+        ["src/latin1.txt"] = "binary (not UTF-8)",
+        ["src/logo.png"] = "binary (extension)",
+        ["src/raw.xyz"] = "binary (NUL bytes)",
+        ["src/schema.generated.cs"] = "generated or minified (name)",
+        ["vendor/"] = "vendored",
+        ["yarn.lock"] = "lock file",
+    };
+
+    /// <summary>
+    /// A repository exercising every rule: root and nested .gitignore (with negations and an anchored pattern),
+    /// .git/info/exclude, vendored folders, lock files, generated files (by name and header), binaries (extension,
+    /// NUL bytes, invalid UTF-8), an empty and an oversized file (limit 4,096 bytes), sources with a test beside them and a tests/ folder.
+    /// </summary>
+    public static string Repo()
+    {
+        var r = TempDir("repo");
+        Write(r, ".git/HEAD", "ref: refs/heads/main\n");
+        Write(r, ".git/info/exclude", "# local excludes\nscratch.md\n");
+        Write(r, ".gitignore", "# build noise\n*.log\n!keep.log\nsecrets/\n/local.txt\n");
+        Write(r, "README.md", "# Demo\n\nA demo service. The entry point is src/app.py.\n");
+        Write(r, "LICENSE", "MIT License\n\nCopyright (c) demo\n");
+        Write(r, "package.json", "{\n  \"name\": \"demo\",\n  \"version\": \"1.0.0\"\n}\n");
+        Write(r, "package-lock.json", "{ \"lockfileVersion\": 3 }\n");
+        Write(r, "yarn.lock", "# yarn lockfile v1\n");
+        Write(r, "debug.log", "noise\n");
+        Write(r, "keep.log", "kept on purpose\n");
+        Write(r, "local.txt", "only at the root is ignored\n");
+        Write(r, "scratch.md", "private notes\n");
+        Write(r, "secrets/key.txt", "hunter2\n");
+        Write(r, "empty.py", "");
+        Write(r, "big.txt", new string('x', 5000) + "\n");
+        Write(r, "docs/guide.md", "# Guide\n\nRun `python src/app.py`.\n");
+        Write(r, "node_modules/left-pad/index.js", "module.exports = s => s;\n");
+        Write(r, "vendor/lib/lib.go", "package lib\n");
+        Write(r, "src/README.md", "Sources of the demo.\n");
+        Write(r, "src/app.py", "from util import add\n\ndef main():\n    print(add(2, 40))\n");
+        Write(r, "src/test_app.py", "from app import main\n\ndef test_main():\n    main()\n");
+        Write(r, "src/util.py", "def add(a, b):\n    return a + b\n");
+        Write(r, "src/local.txt", "not anchored here, so kept\n");
+        Write(r, "src/app.min.js", "var a=1;\n");
+        Write(r, "src/schema.generated.cs", "class Schema {}\n");
+        Write(r, "src/gen_header.py", "# This file is auto-generated by protoc. DO NOT EDIT.\nX = 1\n");
+        WriteBytes(r, "src/logo.png", [0x89, (byte)'P', (byte)'N', (byte)'G']);
+        WriteBytes(r, "src/raw.xyz", [(byte)'a', 0, (byte)'b', (byte)'\n']);
+        WriteBytes(r, "src/latin1.txt", [(byte)'c', (byte)'a', (byte)'f', 0xE9, (byte)'\n']);
+        Write(r, "src/core/.gitignore", "*.tmp\n!important.tmp\n");
+        Write(r, "src/core/engine.py", "class Engine:\n    def run(self):\n        return 42\n");
+        Write(r, "src/core/cache.tmp", "temporary\n");
+        Write(r, "src/core/important.tmp", "re-included by the nested negation\n");
+        Write(r, "tests/test_engine.py", "from core.engine import Engine\n\ndef test_run():\n    assert Engine().run() == 42\n");
+        Write(r, "tests/helpers.py", "def fixture():\n    return None\n");
+        return r;
+    }
+
+    /// <summary>A model folder: the tiny llama_default weights with the fixture tokenizer and chat template.</summary>
+    public static string Model()
+    {
+        var d = TempDir("model");
+        foreach (var f in new[] { "config.json", "generation_config.json", "model.safetensors" }) File.Copy(Path.Combine(ModelDir, f), Path.Combine(d, f));
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json", "chat_template.jinja" }) File.Copy(Path.Combine(TokenizerDir, f), Path.Combine(d, f));
+        return d;
+    }
+}
