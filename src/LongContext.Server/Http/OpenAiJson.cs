@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -11,5 +12,7 @@ internal static class OpenAiJson
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.Strict,
+        // Non-ASCII text and quotes as themselves (valid JSON; responses are never embedded in HTML).
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }

@@ -1,0 +1,42 @@
+using LongContext.Core.Inference;
+
+namespace LongContext.Tests.Server;
+
+/// <summary>The tiny random Llama fixture (tests/fixtures/hf) with its tokenizer, copied into one loadable model folder.</summary>
+internal static class TinyModel
+{
+    static readonly Lazy<string> Dir = new(() =>
+    {
+        var dir = Directory.CreateTempSubdirectory("lc-serve-model-").FullName;
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
+        foreach (var f in new[] { "config.json", "model.safetensors", "generation_config.json" })
+            File.Copy(Path.Combine(fixtures, "models", "llama_default", f), Path.Combine(dir, f));
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(fixtures, "tokenizer", f), Path.Combine(dir, f));
+        return dir;
+    });
+
+    /// <summary>A folder shared by the tests of this process (read-only use).</summary>
+    public static string Path_ => Dir.Value;
+
+    public static EngineSession Open() => EngineSession.Open(Dir.Value, "cpu");
+
+    /// <summary>Greedy generation straight on the engine with a fresh KV cache: the reference for every served result.</summary>
+    public static List<int> ColdGreedy(EngineSession session, IReadOnlyList<int> prompt, int maxNewTokens) =>
+        session.Generator.Generate(prompt, new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = session.StopTokenIds }).ToList();
+
+    /// <summary>The text a stream of these ids yields (what the server sends: incremental decode, special tokens skipped).</summary>
+    public static string StreamText(EngineSession session, IEnumerable<int> ids)
+    {
+        var decoder = session.Tokenizer.CreateStreamDecoder();
+        return string.Concat(ids.Select(id => decoder.Push(id) ?? ""));
+    }
+
+    /// <summary>Deterministic filler text of roughly <paramref name="words"/> words.</summary>
+    public static string Filler(int words, int seed = 1)
+    {
+        string[] vocab = ["alpha", "river", "stone", "cloud", "seven", "green", "table", "window", "light", "orange", "paper", "north", "music", "garden", "silver", "data"];
+        var rng = new Random(seed);
+        return string.Join(' ', Enumerable.Range(0, words).Select(_ => vocab[rng.Next(vocab.Length)]));
+    }
+}
