@@ -14,19 +14,19 @@ internal static class OpenAiApi
     {
         var v1 = app.MapGroup("/v1");
         v1.MapGet("/models", (HttpContext ctx, ServerState s) => ctx.Response.WriteAsJsonAsync(new ModelListDto("list", [Model(s)]), OpenAiJson.Options));
-        v1.MapGet("/models/{id}", (HttpContext ctx, ServerState s, string id) => Guard(ctx, s, () =>
+        v1.MapGet("/models/{id}", (HttpContext ctx, ServerState s, string id) => Guard(ctx, () =>
         {
             CheckModel(s, id);
             return ctx.Response.WriteAsJsonAsync(Model(s), OpenAiJson.Options);
         }));
-        v1.MapPost("/chat/completions", (HttpContext ctx, ServerState s) => Guard(ctx, s, () => ChatAsync(ctx, s)));
-        v1.MapPost("/completions", (HttpContext ctx, ServerState s) => Guard(ctx, s, () => CompletionsAsync(ctx, s)));
+        v1.MapPost("/chat/completions", (HttpContext ctx, ServerState s) => Guard(ctx, () => ChatAsync(ctx, s)));
+        v1.MapPost("/completions", (HttpContext ctx, ServerState s) => Guard(ctx, () => CompletionsAsync(ctx, s)));
     }
 
     static ModelDto Model(ServerState s) => new(s.Scheduler.ModelId, "model", s.StartedAt, "longcontext", s.Scheduler.MaxContext);
 
     /// <summary>Refusals become OpenAI errors; a client that went away gets nothing.</summary>
-    static async Task Guard(HttpContext ctx, ServerState s, Func<Task> handler)
+    static async Task Guard(HttpContext ctx, Func<Task> handler)
     {
         try
         {
@@ -34,7 +34,6 @@ internal static class OpenAiApi
         }
         catch (RequestRejectedException e) when (!ctx.Response.HasStarted)
         {
-            if (e.Kind != RejectionKind.QueueFull) s.Scheduler.CountRejected();
             await OpenAiErrors.WriteAsync(ctx, e);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)

@@ -19,7 +19,7 @@ internal sealed class ServerMetrics(GenerationScheduler scheduler)
             .Metric("longctx_queue_length", "gauge", "Requests waiting for the engine.", s.QueueLength)
             .Metric("longctx_queue_capacity", "gauge", "Requests that may wait before new ones are refused with 429.", scheduler.Options.QueueCapacity)
             .Metric("longctx_active_requests", "gauge", "Requests generating now (0 or 1: one at a time on the engine).", s.ActiveRequests)
-            .Metric("longctx_requests_total", "counter", "Generation requests by outcome.",
+            .Metric("longctx_requests_total", "counter", "Generation requests by outcome (rejected: refused by the scheduler, invalid or queue full; see longctx_http_responses_total for all HTTP errors).",
             [
                 ([("outcome", "completed")], s.RequestsCompleted), ([("outcome", "cancelled")], s.RequestsCancelled),
                 ([("outcome", "failed")], s.RequestsFailed), ([("outcome", "rejected")], s.RequestsRejected),

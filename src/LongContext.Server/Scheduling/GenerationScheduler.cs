@@ -64,7 +64,16 @@ public sealed class GenerationScheduler : IDisposable
     /// </summary>
     public GenerationHandle Submit(GenerationRequest request, CancellationToken ct = default)
     {
-        var validated = Validate(request);
+        ValidatedRequest validated;
+        try
+        {
+            validated = Validate(request);
+        }
+        catch (RequestRejectedException)
+        {
+            Interlocked.Increment(ref rejected);
+            throw;
+        }
         if (Volatile.Read(ref disposed) != 0) throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
         var handle = new GenerationHandle(validated.PromptIds.Count);
         bool added;
@@ -84,9 +93,6 @@ public sealed class GenerationScheduler : IDisposable
         }
         return handle;
     }
-
-    /// <summary>Counts a request refused before it reached <see cref="Submit"/> (metrics).</summary>
-    public void CountRejected() => Interlocked.Increment(ref rejected);
 
     ValidatedRequest Validate(GenerationRequest r)
     {

@@ -99,5 +99,36 @@ public sealed class PrefixCacheTests(ITestOutputHelper output) : IDisposable
         Assert.True(warmMedian * 3 < coldMedian, $"reused prefix prefill {warmMedian * 1e3:F1} ms vs cold {coldMedian * 1e3:F1} ms");
     }
 
+    [Fact]
+    public async Task Dynamic_rope_reuses_prefixes_only_below_the_original_context_and_stays_exact()
+    {
+        using var dynamic = TinyModel.Open("llama_dynamic");
+        Assert.Equal("dynamic", dynamic.Model.Config.Rope.RopeType);
+        int original = dynamic.Model.Config.MaxPositionEmbeddings;
+        using var scheduler = new GenerationScheduler(dynamic, new SchedulerOptions { MaxContext = 512, PrefixCacheEntries = 1 });
+        var shortDoc = dynamic.Tokenizer.Encode("alpha river stone");
+        var longDoc = dynamic.Tokenizer.Encode(TinyModel.Filler(60));
+        Assert.True(longDoc.Count > original);
+        IReadOnlyList<int> With(IReadOnlyList<int> doc, string tail) => doc.Concat(dynamic.Tokenizer.Encode(tail, addSpecialTokens: false)).ToArray();
+        // Short prompts share a prefix below the original context: reused unless the previous request's generation ran
+        // past it. Long prompts share ~90 tokens but are above it: never reused.
+        var prompts = new[] { With(shortDoc, " one"), With(shortDoc, " two"), With(shortDoc, " three"), With(shortDoc, " four"), With(longDoc, " one"), With(longDoc, " two") };
+        var maxTokens = new[] { 5, 5, original, 5, 5, 5 };
+        int previousPeak = 0;
+        var reused = new List<bool>();
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var r = await scheduler.Submit(Greedy(prompts[i], maxTokens[i])).ReadToEndAsync();
+            Assert.Equal(TinyModel.ColdGreedy(dynamic, prompts[i], maxTokens[i]), r.Summary.CompletionIds);
+            bool expected = i > 0 && previousPeak < original && prompts[i].Count < original && prompts[i][0] == prompts[i - 1][0];
+            Assert.Equal(expected, r.Summary.CachedPromptTokens > 0);
+            reused.Add(r.Summary.CachedPromptTokens > 0);
+            // What the cache held afterwards: the prompt and every fed-back token (the last one is not fed at the limit).
+            previousPeak = prompts[i].Count + r.Summary.CompletionTokens - (r.Summary.FinishReason == FinishReason.Length ? 1 : 0);
+        }
+        Assert.Equal([false, true, true], reused.Take(3));
+        Assert.Equal([false, false], reused.Skip(4));
+    }
+
     public void Dispose() => session.Dispose();
 }

@@ -5,21 +5,23 @@ namespace LongContext.Tests.Server;
 /// <summary>The tiny random Llama fixture (tests/fixtures/hf) with its tokenizer, copied into one loadable model folder.</summary>
 internal static class TinyModel
 {
-    static readonly Lazy<string> Dir = new(() =>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<string>> Dirs = new();
+
+    /// <summary>A loadable folder for tests/fixtures/hf/models/NAME, shared by the tests of this process (read-only use).</summary>
+    public static string Dir(string name = "llama_default") => Dirs.GetOrAdd(name, n => new Lazy<string>(() =>
     {
         var dir = Directory.CreateTempSubdirectory("lc-serve-model-").FullName;
         var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
         foreach (var f in new[] { "config.json", "model.safetensors", "generation_config.json" })
-            File.Copy(Path.Combine(fixtures, "models", "llama_default", f), Path.Combine(dir, f));
+            File.Copy(Path.Combine(fixtures, "models", n, f), Path.Combine(dir, f));
         foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
             File.Copy(Path.Combine(fixtures, "tokenizer", f), Path.Combine(dir, f));
         return dir;
-    });
+    })).Value;
 
-    /// <summary>A folder shared by the tests of this process (read-only use).</summary>
-    public static string Path_ => Dir.Value;
+    public static string Path_ => Dir();
 
-    public static EngineSession Open() => EngineSession.Open(Dir.Value, "cpu");
+    public static EngineSession Open(string name = "llama_default") => EngineSession.Open(Dir(name), "cpu");
 
     /// <summary>Greedy generation straight on the engine with a fresh KV cache: the reference for every served result.</summary>
     public static List<int> ColdGreedy(EngineSession session, IReadOnlyList<int> prompt, int maxNewTokens) =>
