@@ -21,6 +21,7 @@ public static class LongCtxApp
         root.Subcommands.Add(PerplexityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(SelfTestCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         return root;
     }

@@ -3,7 +3,9 @@ using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Runtime;
+using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
+using LongContext.Training.Trainer;
 using Spectre.Console;
 
 namespace LongContext.Cli.Commands;
@@ -78,6 +80,67 @@ public static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(prefill);
+        bench.Subcommands.Add(CreateTrain());
         return bench;
+    }
+
+    public sealed record TrainReport(string Preset, string Device, string Dtype, string Attention, int LossChunkTokens, bool CheckpointLayers,
+        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained);
+
+    static Command CreateTrain()
+    {
+        var preset = new Option<string>("--preset") { Description = "Model shape: " + string.Join(", ", ModelPresets.Names), DefaultValueFactory = _ => "llama-3.2-1b" };
+        var lengths = new Option<string>("--lengths") { Description = "Sequence lengths (batch 1), e.g. 16k,32k", DefaultValueFactory = _ => "16k,32k" };
+        var steps = new Option<int>("--steps") { Description = "Timed optimizer steps per length (median reported)", DefaultValueFactory = _ => 3 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 1 };
+        var probeMax = new Option<string?>("--probe-max") { Description = "After the listed lengths, double the length until out of memory or this length (one timed step each), e.g. 512k" };
+        var chunk = new Option<int>("--loss-chunk") { Description = "Tokens per LM-head + cross-entropy chunk", DefaultValueFactory = _ => 4096 };
+        var noCheckpoint = new Option<bool>("--no-checkpointing") { Description = "Keep every layer's activations (no recompute)" };
+        var offload = new Option<bool>("--offload") { Description = "Keep checkpointed layer inputs in host memory" };
+        var peak = new Option<double>("--peak-tflops") { Description = "Peak bf16 TFLOP/s for MFU (H100 SXM dense: 989)", DefaultValueFactory = _ => 989 };
+        var device = EngineOptions.Device();
+        var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer.");
+        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, noCheckpoint, offload, peak, device }) train.Options.Add(o);
+        train.SetHandler((parse, _) =>
+        {
+            var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
+            var config = ModelPresets.Get(parse.GetValue(preset)!);
+            var dtype = dev.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+            using var model = ModelLoader.CreateRandom(config, dev, dtype);
+            var backend = EngineSession.DefaultBackend(dev);
+            var loss = new LongSequenceLoss(parse.GetValue(chunk), !parse.GetValue(noCheckpoint), parse.GetValue(offload));
+            var bench = new TrainingBenchmark(model, backend, loss, parse.GetValue(peak) * 1e12);
+            bool json = parse.GetValue(CliCommon.Json);
+            var results = new List<TrainMeasurement>();
+            void Run(int length, int timed)
+            {
+                var m = bench.Measure(length, parse.GetValue(warmup), timed);
+                results.Add(m);
+                if (!json) Console.Error.WriteLine($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
+            }
+            var listed = ContextLength.ParseList(parse.GetValue(lengths)!, "--lengths").Select(l => (int)l).ToList();
+            foreach (var len in listed) Run(len, parse.GetValue(steps));
+            if (parse.GetValue(probeMax) is string pm && results.All(r => r.Error is null))
+            {
+                long max = ContextLength.Parse(pm, "--probe-max");
+                for (long len = (long)listed.Max() * 2; len <= max; len *= 2)
+                {
+                    Run((int)len, 1);
+                    if (results[^1].Error is not null) break;
+                }
+            }
+            int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
+            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, loss.ChunkTokens, loss.CheckpointLayers, loss.OffloadToHost, results, longest);
+            if (json) CliCommon.WriteJson(report);
+            else
+            {
+                var t = new Table().AddColumns("Length", "tok/s", "step s", "MFU", "Peak GiB", "Note");
+                foreach (var m in results)
+                    t.AddRow($"{m.Length}", $"{m.TokensPerSecond:F0}", $"{m.MedianStepSeconds:F2}", m.Mfu is double f ? $"{f:P0}" : "-", $"{m.PeakBytes / (double)(1L << 30):F1}", m.Error ?? "");
+                CliCommon.Console.Write(t);
+            }
+            return 0;
+        });
+        return train;
     }
 }

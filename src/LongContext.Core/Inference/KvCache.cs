@@ -89,6 +89,23 @@ public sealed class KvCache : IDisposable
         Length = length;
     }
 
+    /// <summary>
+    /// Copies the first <paramref name="length"/> positions of <paramref name="source"/> into this (empty or longer)
+    /// cache and sets <see cref="Length"/> to it: a prefix kept while the cache grows to a larger capacity.
+    /// </summary>
+    public void CopyPrefixFrom(KvCache source, int length)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.keys.Length != keys.Length) throw new ArgumentException("the caches belong to models with different layer counts", nameof(source));
+        if (length < 0 || length > source.Length || length > Capacity) throw new ArgumentOutOfRangeException(nameof(length));
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i].narrow(2, 0, length).copy_(source.keys[i].narrow(2, 0, length));
+            values[i].narrow(2, 0, length).copy_(source.values[i].narrow(2, 0, length));
+        }
+        Length = length;
+    }
+
     public void Dispose()
     {
         foreach (var t in keys.Concat(values)) t.Dispose();

@@ -1,0 +1,244 @@
+using System.Text.Json;
+using LongContext.Core.Tokenization;
+using LongContext.Server.Scheduling;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace LongContext.Server.Http;
+
+/// <summary>The OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions (streaming as SSE).</summary>
+internal static class OpenAiApi
+{
+    public static void MapOpenAiApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.MapGet("/models", (HttpContext ctx, ServerState s) => ctx.Response.WriteAsJsonAsync(new ModelListDto("list", [Model(s)]), OpenAiJson.Options));
+        v1.MapGet("/models/{id}", (HttpContext ctx, ServerState s, string id) => Guard(ctx, () =>
+        {
+            CheckModel(s, id);
+            return ctx.Response.WriteAsJsonAsync(Model(s), OpenAiJson.Options);
+        }));
+        v1.MapPost("/chat/completions", (HttpContext ctx, ServerState s) => Guard(ctx, () => ChatAsync(ctx, s)));
+        v1.MapPost("/completions", (HttpContext ctx, ServerState s) => Guard(ctx, () => CompletionsAsync(ctx, s)));
+    }
+
+    static ModelDto Model(ServerState s) => new(s.Scheduler.ModelId, "model", s.StartedAt, "longcontext", s.Scheduler.MaxContext);
+
+    /// <summary>Refusals become OpenAI errors; a client that went away gets nothing.</summary>
+    static async Task Guard(HttpContext ctx, Func<Task> handler)
+    {
+        try
+        {
+            await handler();
+        }
+        catch (RequestRejectedException e) when (!ctx.Response.HasStarted)
+        {
+            await OpenAiErrors.WriteAsync(ctx, e);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (!ctx.Response.HasStarted && e is not OperationCanceledException)
+        {
+            await OpenAiErrors.WriteAsync(ctx, 500, $"generation failed: {e.Message}", "server_error");
+        }
+    }
+
+    static async Task ChatAsync(HttpContext ctx, ServerState s)
+    {
+        var body = await ReadBodyAsync<ChatCompletionRequest>(ctx, s);
+        CheckModel(s, body.Model);
+        Unsupported(body.N is > 1, "n", "n > 1 is not supported; send one request per completion");
+        Unsupported(body.Logprobs == true, "logprobs", "logprobs are not supported");
+        Unsupported(body.Tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0, "tools", "tools / function calling are not supported");
+        Unsupported(body.PresencePenalty is not (null or 0) || body.FrequencyPenalty is not (null or 0), "presence_penalty", "presence/frequency penalties are not supported");
+        if (body.Messages is null) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages is required", "messages");
+        var messages = body.Messages.Select((m, i) => new ChatMessage(
+            m.Role ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, $"messages[{i}].role is required", $"messages[{i}].role"),
+            ContentText(m.Content, i))).ToList();
+        var ids = ChatPrompt.Encode(s.Scheduler.Tokenizer, messages);
+        var handle = s.Scheduler.Submit(new GenerationRequest
+        {
+            PromptIds = ids,
+            MaxTokens = body.MaxCompletionTokens ?? body.MaxTokens,
+            Temperature = body.Temperature,
+            TopP = body.TopP,
+            TopK = body.TopK,
+            Seed = body.Seed,
+            Stop = Stops(body.Stop),
+        }, ctx.RequestAborted);
+        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string model = s.Scheduler.ModelId;
+        var ct = ctx.RequestAborted;
+        if (!body.Stream)
+        {
+            var output = await handle.ReadToEndAsync(ct);
+            await ctx.Response.WriteAsJsonAsync(new ChatCompletionDto(id, "chat.completion", created, model,
+                [new ChatChoiceDto(0, new AssistantMessageDto("assistant", output.Text), output.Summary.FinishReasonText)], Usage(output.Summary)), OpenAiJson.Options, ct);
+            return;
+        }
+        ChatCompletionChunkDto Chunk(DeltaDto delta, string? finish) => new(id, "chat.completion.chunk", created, model, [new ChatChunkChoiceDto(0, delta, finish)], null);
+        await StreamAsync(ctx, handle, body.StreamOptions?.IncludeUsage == true,
+            first: Chunk(new DeltaDto("assistant", ""), null),
+            piece: text => Chunk(new DeltaDto(null, text), null),
+            last: summary => Chunk(new DeltaDto(null, null), summary.FinishReasonText),
+            usage: summary => new ChatCompletionChunkDto(id, "chat.completion.chunk", created, model, [], Usage(summary)));
+    }
+
+    static async Task CompletionsAsync(HttpContext ctx, ServerState s)
+    {
+        var body = await ReadBodyAsync<CompletionRequest>(ctx, s);
+        CheckModel(s, body.Model);
+        Unsupported(body.N is > 1, "n", "n > 1 is not supported; send one request per completion");
+        Unsupported(body.Logprobs is { ValueKind: JsonValueKind.Number } lp && lp.GetInt32() > 0, "logprobs", "logprobs are not supported");
+        Unsupported(body.Echo == true, "echo", "echo is not supported");
+        Unsupported(!string.IsNullOrEmpty(body.Suffix), "suffix", "suffix (insertion) is not supported");
+        Unsupported(body.PresencePenalty is not (null or 0) || body.FrequencyPenalty is not (null or 0), "presence_penalty", "presence/frequency penalties are not supported");
+        var ids = PromptIds(s.Scheduler.Tokenizer, body.Prompt);
+        var handle = s.Scheduler.Submit(new GenerationRequest
+        {
+            PromptIds = ids,
+            MaxTokens = body.MaxTokens,
+            Temperature = body.Temperature,
+            TopP = body.TopP,
+            TopK = body.TopK,
+            Seed = body.Seed,
+            Stop = Stops(body.Stop),
+        }, ctx.RequestAborted);
+        string id = "cmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string model = s.Scheduler.ModelId;
+        if (!body.Stream)
+        {
+            var output = await handle.ReadToEndAsync(ctx.RequestAborted);
+            await ctx.Response.WriteAsJsonAsync(new CompletionDto(id, "text_completion", created, model,
+                [new CompletionChoiceDto(0, output.Text, output.Summary.FinishReasonText)], Usage(output.Summary)), OpenAiJson.Options, ctx.RequestAborted);
+            return;
+        }
+        CompletionDto Chunk(string text, string? finish) => new(id, "text_completion", created, model, [new CompletionChoiceDto(0, text, finish)], null);
+        await StreamAsync(ctx, handle, body.StreamOptions?.IncludeUsage == true,
+            first: null,
+            piece: text => Chunk(text, null),
+            last: summary => Chunk("", summary.FinishReasonText),
+            usage: summary => new CompletionDto(id, "text_completion", created, model, [], Usage(summary)));
+    }
+
+    /// <summary>SSE: one `data: {json}` event per text piece, a final event with finish_reason, usage if asked, then [DONE].</summary>
+    static async Task StreamAsync<T>(HttpContext ctx, GenerationHandle handle, bool includeUsage, T? first, Func<string, T> piece,
+        Func<GenerationSummary, T> last, Func<GenerationSummary, T> usage) where T : class
+    {
+        var ct = ctx.RequestAborted;
+        ctx.Response.ContentType = "text/event-stream; charset=utf-8";
+        ctx.Response.Headers.CacheControl = "no-cache";
+        ctx.Response.Headers["X-Accel-Buffering"] = "no";
+        await ctx.Response.StartAsync(ct);
+        if (first is not null) await SendAsync(ctx, first, ct);
+        try
+        {
+            await foreach (var text in handle.ReadTextAsync(ct)) await SendAsync(ctx, piece(text), ct);
+            var summary = await handle.Completion.WaitAsync(ct);
+            await SendAsync(ctx, last(summary), ct);
+            if (includeUsage) await SendAsync(ctx, usage(summary), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            var (type, code) = e is RequestRejectedException r ? (OpenAiErrors.Classify(r.Kind).Type, OpenAiErrors.Classify(r.Kind).Code) : ("server_error", null);
+            await SendAsync(ctx, OpenAiErrors.Body($"generation failed: {e.Message}", type, null, code), ct);
+        }
+        await ctx.Response.WriteAsync("data: [DONE]\n\n", ct);
+        await ctx.Response.Body.FlushAsync(ct);
+    }
+
+    static async Task SendAsync<T>(HttpContext ctx, T payload, CancellationToken ct)
+    {
+        await ctx.Response.WriteAsync("data: " + JsonSerializer.Serialize(payload, OpenAiJson.Options) + "\n\n", ct);
+        await ctx.Response.Body.FlushAsync(ct);
+    }
+
+    static UsageDto Usage(GenerationSummary s) => new(s.PromptTokens, s.CompletionTokens, s.TotalTokens, new PromptTokensDetailsDto(s.CachedPromptTokens));
+
+    static async Task<T> ReadBodyAsync<T>(HttpContext ctx, ServerState s) where T : class
+    {
+        long limit = s.Options.MaxRequestBodyBytes;
+        if (ctx.Request.ContentLength is long length && length > limit) throw TooLarge(length, limit);
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(ctx.Request.Body, OpenAiJson.Options, ctx.RequestAborted)
+                ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, "the request body is JSON null; send an object");
+        }
+        catch (JsonException e)
+        {
+            string where = e.Path is { Length: > 1 } p ? $" at {p}" : "";
+            throw new RequestRejectedException(RejectionKind.InvalidRequest, $"the request body is not valid JSON for this endpoint{where}: {e.Message}",
+                e.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge(null, limit);
+        }
+    }
+
+    static RequestRejectedException TooLarge(long? length, long limit) => new(RejectionKind.InvalidRequest,
+        $"the request body{(length is long l ? $" is {l} bytes and" : "")} exceeds the server's limit of {limit} bytes (serve --max-body-mb)");
+
+    static void CheckModel(ServerState s, string? model)
+    {
+        if (model is not null && model != s.Scheduler.ModelId)
+            throw new RequestRejectedException(RejectionKind.ModelNotFound, $"the model '{model}' does not exist; this server serves '{s.Scheduler.ModelId}'", "model");
+    }
+
+    static void Unsupported(bool condition, string param, string message)
+    {
+        if (condition) throw new RequestRejectedException(RejectionKind.Unsupported, message, param);
+    }
+
+    /// <summary>A message's text: a string, or the text parts of a content array (other part types are refused).</summary>
+    static string ContentText(JsonElement? content, int index)
+    {
+        string param = $"messages[{index}].content";
+        if (content is not JsonElement c || c.ValueKind == JsonValueKind.Null) return "";
+        if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
+        if (c.ValueKind != JsonValueKind.Array) throw new RequestRejectedException(RejectionKind.InvalidRequest, $"{param} must be a string or an array of parts", param);
+        var text = new System.Text.StringBuilder();
+        foreach (var part in c.EnumerateArray())
+        {
+            string? type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) ? t.GetString() : null;
+            if (type != "text" || !part.TryGetProperty("text", out var value) || value.ValueKind != JsonValueKind.String)
+                throw new RequestRejectedException(RejectionKind.Unsupported, $"{param}: only text parts are supported (got type '{type}')", param);
+            text.Append(value.GetString());
+        }
+        return text.ToString();
+    }
+
+    static IReadOnlyList<string> Stops(JsonElement? stop) => stop switch
+    {
+        null => [],
+        { ValueKind: JsonValueKind.Null } => [],
+        { ValueKind: JsonValueKind.String } s => [s.GetString()!],
+        { ValueKind: JsonValueKind.Array } a when a.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) => a.EnumerateArray().Select(x => x.GetString()!).ToArray(),
+        _ => throw new RequestRejectedException(RejectionKind.InvalidRequest, "stop must be a string or an array of strings", "stop"),
+    };
+
+    /// <summary>prompt: a string, a one-string array, or an array of token ids. The tokenizer adds BOS as for any raw prompt.</summary>
+    static IReadOnlyList<int> PromptIds(HfTokenizer tokenizer, JsonElement? prompt)
+    {
+        switch (prompt)
+        {
+            case { ValueKind: JsonValueKind.String } s:
+                return tokenizer.Encode(s.GetString()!);
+            case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() == 1 && a[0].ValueKind == JsonValueKind.String:
+                return tokenizer.Encode(a[0].GetString()!);
+            case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 0 && a.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number):
+                return a.EnumerateArray().Select(x => x.TryGetInt32(out var v) ? v
+                    : throw new RequestRejectedException(RejectionKind.InvalidRequest, "prompt token ids must be integers", "prompt")).ToArray();
+            case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 1:
+                throw new RequestRejectedException(RejectionKind.Unsupported, "batched prompts are not supported; send one prompt per request", "prompt");
+            case null or { ValueKind: JsonValueKind.Null }:
+                throw new RequestRejectedException(RejectionKind.InvalidRequest, "prompt is required", "prompt");
+            default:
+                throw new RequestRejectedException(RejectionKind.InvalidRequest, "prompt must be a string, an array with one string, or an array of token ids", "prompt");
+        }
+    }
+}

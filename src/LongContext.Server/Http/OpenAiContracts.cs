@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace LongContext.Server.Http;
+
+// OpenAI wire shapes (snake_case through OpenAiJson.Options). Requests keep loosely typed fields (stop, content,
+// prompt) as JsonElement because the API accepts several forms for them.
+
+internal sealed class ChatCompletionRequest
+{
+    public string? Model { get; set; }
+    public List<ChatMessageDto>? Messages { get; set; }
+    public int? MaxTokens { get; set; }
+    public int? MaxCompletionTokens { get; set; }
+    public double? Temperature { get; set; }
+    public double? TopP { get; set; }
+    public int? TopK { get; set; }
+    public long? Seed { get; set; }
+    public JsonElement? Stop { get; set; }
+    public bool Stream { get; set; }
+    public StreamOptionsDto? StreamOptions { get; set; }
+    public int? N { get; set; }
+    public bool? Logprobs { get; set; }
+    public JsonElement? Tools { get; set; }
+    public double? PresencePenalty { get; set; }
+    public double? FrequencyPenalty { get; set; }
+}
+
+internal sealed class CompletionRequest
+{
+    public string? Model { get; set; }
+    public JsonElement? Prompt { get; set; }
+    public int? MaxTokens { get; set; }
+    public double? Temperature { get; set; }
+    public double? TopP { get; set; }
+    public int? TopK { get; set; }
+    public long? Seed { get; set; }
+    public JsonElement? Stop { get; set; }
+    public bool Stream { get; set; }
+    public StreamOptionsDto? StreamOptions { get; set; }
+    public int? N { get; set; }
+    public JsonElement? Logprobs { get; set; }
+    public bool? Echo { get; set; }
+    public string? Suffix { get; set; }
+    public double? PresencePenalty { get; set; }
+    public double? FrequencyPenalty { get; set; }
+}
+
+internal sealed class ChatMessageDto
+{
+    public string? Role { get; set; }
+    public JsonElement? Content { get; set; }
+}
+
+internal sealed class StreamOptionsDto
+{
+    public bool IncludeUsage { get; set; }
+}
+
+internal sealed record UsageDto(int PromptTokens, int CompletionTokens, int TotalTokens, PromptTokensDetailsDto PromptTokensDetails);
+internal sealed record PromptTokensDetailsDto(int CachedTokens);
+
+internal sealed record AssistantMessageDto(string Role, string Content);
+internal sealed record ChatChoiceDto(int Index, AssistantMessageDto Message, string FinishReason);
+internal sealed record ChatCompletionDto(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoiceDto> Choices, UsageDto Usage);
+
+internal sealed record DeltaDto(string? Role, string? Content);
+internal sealed record ChatChunkChoiceDto(int Index, DeltaDto Delta, string? FinishReason);
+internal sealed record ChatCompletionChunkDto(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChunkChoiceDto> Choices, UsageDto? Usage);
+
+internal sealed record CompletionChoiceDto(int Index, string Text, string? FinishReason);
+internal sealed record CompletionDto(string Id, string Object, long Created, string Model, IReadOnlyList<CompletionChoiceDto> Choices, UsageDto? Usage);
+
+internal sealed record ModelDto(string Id, string Object, long Created, string OwnedBy, int MaxModelLen);
+internal sealed record ModelListDto(string Object, IReadOnlyList<ModelDto> Data);
+
+internal sealed record ErrorBodyDto(string Message, string Type, string? Param, string? Code);
+internal sealed record ErrorDto(ErrorBodyDto Error);

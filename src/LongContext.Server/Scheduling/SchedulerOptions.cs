@@ -1,0 +1,34 @@
+namespace LongContext.Server.Scheduling;
+
+/// <summary>How the scheduler shares the engine.</summary>
+public sealed record SchedulerOptions
+{
+    /// <summary>Requests that may wait behind the running one; more are refused (HTTP 429).</summary>
+    public int QueueCapacity { get; init; } = 16;
+    /// <summary>KV caches kept for prefix reuse (0 = a fresh cache per request).</summary>
+    public int PrefixCacheEntries { get; init; } = 2;
+    /// <summary>Prompt + new tokens at most; null = the model's max_position_embeddings.</summary>
+    public int? MaxContext { get; init; }
+    /// <summary>Prompt tokens per prefill forward.</summary>
+    public int PrefillChunk { get; init; } = 4096;
+    /// <summary>The id clients name; null = the model folder's name.</summary>
+    public string? ModelId { get; init; }
+}
+
+/// <summary>Counters since start (monotonic) and gauges (now), read by /metrics and /health.</summary>
+public sealed record SchedulerStats(
+    int QueueLength,
+    int ActiveRequests,
+    long RequestsCompleted,
+    long RequestsCancelled,
+    long RequestsFailed,
+    long RequestsRejected,
+    long PromptTokens,
+    long CompletionTokens,
+    long CachedPromptTokens,
+    long PrefixCacheHits,
+    long PrefixCacheMisses,
+    long KvCacheBytes,
+    double PrefillSeconds,
+    double DecodeSeconds,
+    double LastTokensPerSecond);

@@ -1,0 +1,75 @@
+using LongContext.Core.Attention;
+using LongContext.Core.Model;
+using LongContext.Core.Native;
+using LongContext.Training.Data;
+using LongContext.Training.Trainer;
+using static TorchSharp.torch;
+
+namespace LongContext.Training.Benchmarks;
+
+/// <summary>One sequence length of the training benchmark (batch 1, one optimizer step per sequence).</summary>
+public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianStepSeconds, double TokensPerSecond, double? Mfu,
+    long PeakBytes, IReadOnlyList<double> Losses, string? Error);
+
+/// <summary>
+/// Full fine-tuning speed and memory of a model shape with random weights and random tokens, through the real
+/// <see cref="Trainer.Trainer"/> (AdamW with fp32 master weights and moments, gradient clipping) and the loss it
+/// would use at that length (<see cref="LongSequenceLoss"/>: checkpointed layers, chunked LM head). Comparable with
+/// bench/hf_train.py: a step is forward + backward + optimizer step at batch 1.
+/// </summary>
+public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, LongSequenceLoss loss, double? peakFlopsPerSecond)
+{
+    public TrainMeasurement Measure(int length, int warmupSteps, int timedSteps, long seed = 0)
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), "longctx-bench-train-" + Guid.NewGuid().ToString("N")[..8]);
+        var options = new TrainingOptions
+        {
+            LearningRate = 1e-5,
+            Schedule = LrScheduleKind.Constant,
+            MaxSteps = warmupSteps + timedSteps,
+            SaveEvery = 0,
+            OutDir = outDir,
+            PeakFlopsPerSecond = peakFlopsPerSecond,
+            Seed = seed,
+        };
+        Trainer.Trainer? trainer = null;
+        try
+        {
+            CudaMemory.ResetPeak();
+            trainer = new Trainer.Trainer(model, new RandomTokenSource(model.Config.VocabSize, length, 1, seed), backend, options, loss);
+            var losses = new List<double>();
+            var seconds = new List<double>();
+            double? mfu = null;
+            for (int i = 0; i < warmupSteps + timedSteps; i++)
+            {
+                var m = trainer.TrainStep();
+                losses.Add(m.Loss);
+                if (i < warmupSteps) continue;
+                seconds.Add(m.StepSeconds);
+                mfu = m.Mfu;
+            }
+            double median = seconds.Order().ElementAt(seconds.Count / 2);
+            long peak = CudaMemory.Stats()?.PeakAllocated ?? 0;
+            double tps = length / median;
+            if (peakFlopsPerSecond is double pf) mfu = Plan.FlopModel.TrainingFlopsPerToken(model.Config, length) * tps / pf;
+            return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null);
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            return new TrainMeasurement(length, 0, 0, 0, null, CudaMemory.Stats()?.PeakAllocated ?? 0, [], "OOM");
+        }
+        finally
+        {
+            // Free gradients and optimizer state before the next length (an OOM can leave them half-made).
+            foreach (var p in model.parameters()) p.grad = null;
+            trainer?.Dispose();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            if (model.Device.type == TorchSharp.DeviceType.CUDA) CudaMemory.EmptyCache();
+            try { Directory.Delete(outDir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    static bool IsOutOfMemory(Exception e) =>
+        e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || (e.InnerException is { } inner && IsOutOfMemory(inner));
+}
