@@ -81,6 +81,7 @@ public static class BenchCommand
         });
         bench.Subcommands.Add(prefill);
         bench.Subcommands.Add(CreateTrain());
+        bench.Subcommands.Add(BenchServeCommand.Create());
         return bench;
     }
 
@@ -93,7 +94,7 @@ public static class BenchCommand
         var lengths = new Option<string>("--lengths") { Description = "Sequence lengths (batch 1), e.g. 16k,32k", DefaultValueFactory = _ => "16k,32k" };
         var steps = new Option<int>("--steps") { Description = "Timed optimizer steps per length (median reported)", DefaultValueFactory = _ => 3 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 1 };
-        var probeMax = new Option<string?>("--probe-max") { Description = "After the listed lengths, double the length until out of memory or this length (one timed step each), e.g. 512k" };
+        var probeMax = new Option<string?>("--probe-max") { Description = "After the listed lengths, double the length until out of memory or this length (one step each, no warm-up), e.g. 256k" };
         var chunk = new Option<int>("--loss-chunk") { Description = "Tokens per LM-head + cross-entropy chunk", DefaultValueFactory = _ => 4096 };
         var noCheckpoint = new Option<bool>("--no-checkpointing") { Description = "Keep every layer's activations (no recompute)" };
         var offload = new Option<bool>("--offload") { Description = "Keep checkpointed layer inputs in host memory" };
@@ -112,20 +113,20 @@ public static class BenchCommand
             var bench = new TrainingBenchmark(model, backend, loss, parse.GetValue(peak) * 1e12);
             bool json = parse.GetValue(CliCommon.Json);
             var results = new List<TrainMeasurement>();
-            void Run(int length, int timed)
+            void Run(int length, int warm, int timed)
             {
-                var m = bench.Measure(length, parse.GetValue(warmup), timed);
+                var m = bench.Measure(length, warm, timed);
                 results.Add(m);
                 if (!json) Console.Error.WriteLine($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
             }
             var listed = ContextLength.ParseList(parse.GetValue(lengths)!, "--lengths").Select(l => (int)l).ToList();
-            foreach (var len in listed) Run(len, parse.GetValue(steps));
+            foreach (var len in listed) Run(len, parse.GetValue(warmup), parse.GetValue(steps));
             if (parse.GetValue(probeMax) is string pm && results.All(r => r.Error is null))
             {
                 long max = ContextLength.Parse(pm, "--probe-max");
                 for (long len = (long)listed.Max() * 2; len <= max; len *= 2)
                 {
-                    Run((int)len, 1);
+                    Run((int)len, 0, 1);   // a memory probe: one untimed-warm-up-free step says whether it trains
                     if (results[^1].Error is not null) break;
                 }
             }

@@ -22,7 +22,7 @@ public static class ServeCommand
         var maxContext = new Option<int?>("--max-context") { Description = "Prompt + completion tokens per request (default: max_position_embeddings)" };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait behind the running one; more get 429", DefaultValueFactory = _ => 16 };
         var prefixCache = new Option<int>("--prefix-cache") { Description = "KV caches kept for prefix reuse (0 disables)", DefaultValueFactory = _ => 2 };
-        var chunk = new Option<int>("--prefill-chunk") { DefaultValueFactory = _ => 4096 };
+        var chunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill forward (larger is faster and needs more activation memory)", DefaultValueFactory = _ => 16384 };
         var name = new Option<string?>("--model-name") { Description = "Model id clients send (default: the model folder's name)" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, MiB", DefaultValueFactory = _ => 32 };
         var cmd = new Command("serve", "Serve a local model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).");

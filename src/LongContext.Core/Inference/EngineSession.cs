@@ -38,6 +38,16 @@ public sealed class EngineSession : IDisposable
         return new EngineSession(model, tokenizer, DefaultBackend(dev), modelDir);
     }
 
+    /// <summary>A session over random weights of a given shape (benchmarks: speed does not depend on values).</summary>
+    public static EngineSession CreateRandom(Config.ModelConfig config, string tokenizerDir, string device = "auto", string? dtype = null)
+    {
+        var dev = TorchRuntime.ResolveDevice(device);
+        var type = dtype is null ? (dev.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32) : TorchRuntime.ParseDtype(dtype);
+        var tokenizer = HfTokenizer.Load(tokenizerDir);
+        var model = ModelLoader.CreateRandom(config, dev, type);
+        return new EngineSession(model, tokenizer, DefaultBackend(dev), "random:" + config.ModelType);
+    }
+
     /// <summary>The add-on's fused kernels on CUDA when loaded; TorchSharp's SDPA otherwise.</summary>
     public static IAttentionBackend DefaultBackend(Device device) =>
         device.type == DeviceType.CUDA && NativeAddon.IsAvailable ? new FusedAttentionBackend() : new SdpaAttentionBackend();

@@ -172,6 +172,9 @@ public sealed class GenerationScheduler : IDisposable
             var stops = new StopSequenceMatcher(r.Stop);
             var produced = new List<int>();
             var reason = FinishReason.Length;
+            // Decode steps replay CUDA graphs where the device allows (captured per request and window).
+            using var graphs = r.MaxNewTokens > 1 && GraphedDecoder.GraphsAvailable(Session.Model.Device) && GraphedDecoder.IsSupported(Session.Model, out _)
+                ? new GraphedDecoder(Session.Model, lease.Cache) : null;
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
@@ -192,7 +195,7 @@ public sealed class GenerationScheduler : IDisposable
                 }
                 if (produced.Count >= r.MaxNewTokens) break;
                 fed.Add(next);
-                next = generator.DecodeStep(next, lease.Cache, sampler);
+                next = generator.DecodeStep(next, lease.Cache, sampler, graphs);
             }
             item.Handle.Write(stops.Flush());
             long end = Stopwatch.GetTimestamp();

@@ -10,7 +10,7 @@ public sealed record SchedulerOptions
     /// <summary>Prompt + new tokens at most; null = the model's max_position_embeddings.</summary>
     public int? MaxContext { get; init; }
     /// <summary>Prompt tokens per prefill forward.</summary>
-    public int PrefillChunk { get; init; } = 4096;
+    public int PrefillChunk { get; init; } = 16384;
     /// <summary>The id clients name; null = the model folder's name.</summary>
     public string? ModelId { get; init; }
 }
