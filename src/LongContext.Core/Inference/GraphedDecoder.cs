@@ -73,13 +73,25 @@ public sealed class GraphedDecoder : IDisposable
         int pos = cache.Length;
         if (pos >= cache.Capacity)
             throw new LongContextException($"the KV cache holds {cache.Capacity} positions and is full. Raise --max-context (or the cache capacity).");
-        int window = Math.Min(cache.Capacity, (pos / Bucket + 1) * Bucket);
+        int window = WindowFor(pos);
         inputIds.fill_(token);
         position.fill_(pos);
         if (!UsesGraphs) RunStep(window);
         else GraphFor(window).Replay();
         cache.SetLength(pos + 1);
         return logits;
+    }
+
+    /// <summary>
+    /// Cache slots the step at <paramref name="position"/> attends over (the rest are masked): the next multiple of
+    /// <see cref="Bucket"/>, or the whole cache once that is near, since a whole-cache window lets the attention
+    /// split its long reduction without copying V (<see cref="GroupedDecodeAttention"/>).
+    /// </summary>
+    public int WindowFor(int position)
+    {
+        int capacity = cache.Capacity;
+        if (capacity - position <= Math.Max(Bucket, capacity / 8)) return capacity;
+        return Math.Min(capacity, (position / Bucket + 1) * Bucket);
     }
 
     CudaGraph GraphFor(int window)

@@ -63,7 +63,9 @@ public sealed class InferenceBenchmark(LlamaForCausalLM model, Attention.IAttent
         {
             using var _ = no_grad();
             CudaMemory.ResetPeak();
-            using var cache = new KvCache(model.Config, 1, context + steps + 8, model.Dtype, model.Device); // + warm-up steps
+            // + warm-up steps, rounded like TextGenerator's caches
+            int capacity = (context + steps + 8 + GraphedDecoder.DefaultBucket - 1) / GraphedDecoder.DefaultBucket * GraphedDecoder.DefaultBucket;
+            using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device);
             var generator = new TextGenerator(model, backend);
             var sampler = new Sampler(SamplingOptions.Greedy);
             var prompt = Enumerable.Range(0, context).Select(i => (i * 7919) % model.Config.VocabSize).ToArray();

@@ -19,7 +19,8 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
     {
         if (promptIds.Count == 0) throw new ArgumentException("the prompt has no tokens");
         if (options.StopStrings.Count > 0 && tokenizer is null) throw new ArgumentException("stop strings need a tokenizer");
-        int capacity = promptIds.Count + options.MaxNewTokens;
+        // A multiple of the decode bucket, so graph decode can attend over the whole cache (GraphedDecoder.WindowFor).
+        int capacity = RoundUp(promptIds.Count + options.MaxNewTokens, GraphedDecoder.DefaultBucket);
         using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device);
         var sampler = new Sampler(options.Sampling);
         var next = Prefill(promptIds, cache, options.PrefillChunk, sampler, ct);
@@ -84,6 +85,8 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
         await foreach (var id in channel.Reader.ReadAllAsync(ct).ConfigureAwait(false)) yield return id;
         await worker.ConfigureAwait(false);
     }
+
+    static int RoundUp(int n, int multiple) => (int)Math.Min(int.MaxValue, ((long)n + multiple - 1) / multiple * multiple);
 
     bool EndsWithStop(List<int> produced, IReadOnlyList<string> stops)
     {

@@ -17,7 +17,8 @@ public class GroupedDecodeAttentionTests
     [Theory]
     [InlineData(300, 120)]      // one block: a single matmul
     [InlineData(2500, 2400)]    // a long window, most slots valid
-    [InlineData(4096, 1)]       // only the first slot is valid
+    [InlineData(4096, 1)]       // only the first slot is valid (split into 4 blocks)
+    [InlineData(3072, 3000)]    // the split probs·V path: 3 blocks of 1024
     public void Masked_window_equals_attention_over_the_valid_prefix(int window, int valid)
     {
         var gen = manual_seed(7);
