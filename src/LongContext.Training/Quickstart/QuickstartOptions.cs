@@ -27,12 +27,14 @@ public sealed record QuickstartOptions
     public int KeyValueHeads { get; init; } = 2;
     public double RopeTheta { get; init; } = 10000;
 
-    public int KeyCount { get; init; } = 256;
+    public int KeyCount { get; init; } = 64;
     public int ValueCount { get; init; } = 64;
+    /// <summary>Chance that a query follows each record in training rows (<see cref="RecallCorpus"/>).</summary>
+    public double QueryRate { get; init; } = 0.5;
 
     public int PretrainMaxSteps { get; init; } = 1000;
     public int PretrainBatch { get; init; } = 32;
-    public double PretrainLearningRate { get; init; } = 1e-3;
+    public double PretrainLearningRate { get; init; } = 2e-3;
     public int PretrainWarmup { get; init; } = 50;
     /// <summary>Pretraining stops once the smoothed loss is below this (recall learned).</summary>
     public double PretrainStopLoss { get; init; } = 0.02;

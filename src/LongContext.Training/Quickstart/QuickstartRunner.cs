@@ -56,7 +56,7 @@ public sealed class QuickstartRunner(IQuickstartTrainer? trainer = null)
         // 1. Pretrain at L₀.
         using var model = ModelLoader.CreateRandom(baseConfig, CPU, ScalarType.Float32, options.Seed);
         foreach (var p in model.parameters()) p.requires_grad = true;
-        var pretrainData = new RecallCorpus(vocab, options.PretrainLength, options.PretrainBatch, options.Seed);
+        var pretrainData = new RecallCorpus(vocab, options.PretrainLength, options.PretrainBatch, options.Seed, options.QueryRate);
         var pretrain = _trainer.Train(model, pretrainData, new TrainingSchedule
         {
             MaxSteps = options.PretrainMaxSteps,
@@ -82,7 +82,7 @@ public sealed class QuickstartRunner(IQuickstartTrainer? trainer = null)
         var evalWallSoFar = evalWall.Elapsed;
         var evalCpuSoFar = CpuNow() - evalCpu0;
 
-        var extendData = new RecallCorpus(vocab, options.ExtendedLength, options.ExtendBatch, options.Seed + 1);
+        var extendData = new RecallCorpus(vocab, options.ExtendedLength, options.ExtendBatch, options.Seed + 1, options.QueryRate);
         var extend = _trainer.Train(extended, extendData, new TrainingSchedule
         {
             MaxSteps = options.ExtendSteps,
