@@ -2,14 +2,14 @@ namespace LongContext.Training.Quickstart;
 
 /// <summary>
 /// The quickstart's needle-in-a-haystack grid for the toy recall model: context lengths × needle depths, a few
-/// prompts per cell. Needles are reserved pairs (<see cref="RecallVocabulary.EvalPairs"/>) that training never shows;
-/// distractor records use ordinary training pairs with keys other than the needle's, and every prompt comes from its
-/// own seed stream (seed, length, depth, sample), separate from the training rows'.
+/// prompts per cell. Every prompt comes from its own seed stream (seed, length, depth, sample), separate from the
+/// training rows': the needle's key and value are drawn at random for that prompt, so the answer exists only in the
+/// prompt (a model that ignores the context is right 1 time in <see cref="RecallVocabulary.ValueCount"/>).
+/// Distractor records use keys other than the needle's, so the needle key occurs exactly once before the question.
 /// </summary>
 public sealed class NeedleGrid
 {
     private readonly RecallVocabulary _vocab;
-    private readonly IReadOnlyList<(int Key, int Value)> _evalPairs;
 
     public NeedleGrid(RecallVocabulary vocab, IReadOnlyList<int> lengths, IReadOnlyList<double> depthPercents, int samplesPerCell, int seed)
     {
@@ -18,8 +18,6 @@ public sealed class NeedleGrid
         if (depthPercents.Count == 0 || depthPercents.Any(d => d is < 0 or > 100)) throw new ArgumentException("depths must be non-empty percentages in [0, 100].", nameof(depthPercents));
         if (samplesPerCell < 1) throw new ArgumentOutOfRangeException(nameof(samplesPerCell), samplesPerCell, "need at least one sample per cell.");
         _vocab = vocab;
-        _evalPairs = vocab.EvalPairs();
-        if (_evalPairs.Count == 0) throw new ArgumentException("the vocabulary reserves no evaluation pairs.", nameof(vocab));
         Lengths = lengths.ToArray();
         DepthPercents = depthPercents.ToArray();
         SamplesPerCell = samplesPerCell;
@@ -38,7 +36,7 @@ public sealed class NeedleGrid
     private NeedleCase Build(int length, double depth, int depthIndex, int sample)
     {
         var rng = new Random(HashCode.Combine(Seed, length, depthIndex, sample, 0xE7A1));
-        var (needleKey, needleValue) = _evalPairs[rng.Next(_evalPairs.Count)];
+        var (needleKey, needleValue) = (rng.Next(_vocab.KeyCount), _vocab.DrawValue(rng));
         var body = length - 2;                        // tokens before `Q key`
         var records = (body + 2) / 3;
         var cut = records * 3 - body;                 // 0, 1 or 2 tokens cut from the left of the first record
@@ -52,7 +50,7 @@ public sealed class NeedleGrid
             else
             {
                 do key = rng.Next(_vocab.KeyCount); while (key == needleKey);
-                value = _vocab.DrawTrainingValue(rng, key);
+                value = _vocab.DrawValue(rng);
             }
             stream[r * 3] = _vocab.Key(key);
             stream[r * 3 + 1] = _vocab.Value(value);

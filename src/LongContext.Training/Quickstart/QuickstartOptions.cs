@@ -51,7 +51,7 @@ public sealed record QuickstartOptions
     public int EvalSamplesPerCell { get; init; } = 20;
 
     public int Seed { get; init; } = 1234;
-    /// <summary>Seed of the evaluation prompts: a stream of its own (and needles are reserved pairs in any case).</summary>
+    /// <summary>Seed of the evaluation prompts: a stream of its own, never used for training rows.</summary>
     public int EvalSeed { get; init; } = 987654;
     /// <summary>torch.set_num_threads; 0 = the machine's processor count.</summary>
     public int Threads { get; init; }

@@ -80,8 +80,9 @@ public static class QuickstartReport
         L($"- **Evaluation (needle in a haystack):** each prompt is exactly *length* tokens of distractor records with one needle record `key value SEP` at the given depth " +
           "(0% = start, 100% = just before the question) and the question `Q key` at the end; a prompt counts as correct when the model's greedy next token is the needle's value. " +
           $"{o.EvalSamplesPerCell} prompts per cell.");
-        L($"- **No training on the needles:** one (key, value) pair in {v.EvalPairModulus} is reserved by a fixed hash; training sequences never contain a reserved pair, " +
-          $"and every needle is a reserved pair. Distractors use ordinary pairs with keys other than the needle's. Evaluation prompts come from their own seed stream (seed {o.EvalSeed}).");
+        L($"- **No training on the needles:** every needle's key and value are drawn at random for its prompt from the evaluation seed stream (seed {o.EvalSeed}), " +
+          $"which never produces training rows (those come from seed {o.Seed}), and training draws a fresh random value for every record, so no key-value association " +
+          $"carries from training into a prompt: the answer exists only in the prompt. A model that ignored the context would be right 1 time in {v.ValueCount} ({100.0 / v.ValueCount:0.#}%).");
         L();
         L("## Before extension");
         L();

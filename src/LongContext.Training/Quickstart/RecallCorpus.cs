@@ -5,9 +5,9 @@ namespace LongContext.Training.Quickstart;
 /// <summary>
 /// The quickstart's embedded training corpus: endless synthetic associative-recall sequences generated from a seed.
 /// Each row is a stream of records `key value SEP` with queries `Q key value` mixed in; a query asks for a key seen
-/// earlier in the row (each key at most once per row) and its answer is the value of that key's latest record. Only
-/// query answers carry labels, so the loss measures recall alone. Reserved evaluation pairs
-/// (<see cref="RecallVocabulary.IsEvalPair"/>) never occur.
+/// earlier in the row, chosen uniformly among the keys seen so far (so the distance to the answer spans the whole row),
+/// and its answer is the value of that key's latest record. Only query answers carry labels, so the loss measures
+/// recall alone. Values are drawn at random for every record, so no key-value association carries across rows.
 /// <para>
 /// Row <c>i</c> of epoch <c>e</c> is a pure function of (seed, e, i), so the source is resumable from any
 /// <see cref="DataCursor"/> (epochs have <see cref="long.MaxValue"/> rows; the epoch stays 0).
@@ -69,16 +69,13 @@ public sealed class RecallCorpus : ITrainingDataSource
         var labels = new long[l];
         Array.Fill(labels, TrainingBatch.IgnoreIndex);
         var latest = new Dictionary<int, int>();     // key index → value index of its latest record
-        var unasked = new List<int>();               // keys seen in this row and not yet queried
+        var seen = new List<int>();                  // keys seen in this row
         var n = 0;
         while (n < l)
         {
-            if (unasked.Count > 0 && rng.NextDouble() < QueryRate)
+            if (seen.Count > 0 && rng.NextDouble() < QueryRate)
             {
-                var pick = rng.Next(unasked.Count);
-                var key = unasked[pick];
-                unasked[pick] = unasked[^1];
-                unasked.RemoveAt(unasked.Count - 1);
+                var key = seen[rng.Next(seen.Count)];
                 var value = _vocab.Value(latest[key]);
                 Put(tokens, ref n, RecallVocabulary.Query);
                 if (n < l) labels[n] = value;
@@ -88,8 +85,8 @@ public sealed class RecallCorpus : ITrainingDataSource
             else
             {
                 var key = rng.Next(_vocab.KeyCount);
-                var value = _vocab.DrawTrainingValue(rng, key);
-                if (!latest.ContainsKey(key)) unasked.Add(key);   // a key is asked about at most once per row
+                var value = _vocab.DrawValue(rng);
+                if (!latest.ContainsKey(key)) seen.Add(key);
                 latest[key] = value;
                 Put(tokens, ref n, _vocab.Key(key));
                 Put(tokens, ref n, _vocab.Value(value));

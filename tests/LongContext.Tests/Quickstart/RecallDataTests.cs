@@ -27,22 +27,38 @@ public class RecallDataTests
     }
 
     [Fact]
-    public void Training_rows_never_contain_a_reserved_evaluation_pair()
+    public void Training_values_are_fresh_per_record_so_no_key_value_association_exists()
     {
         var corpus = new RecallCorpus(Vocab, 1024, 1, seed: 3);
-        var pairs = 0;
-        for (var row = 0; row < 200; row++)
+        var valuesPerKey = new Dictionary<long, HashSet<long>>();
+        for (var row = 0; row < 50; row++)
         {
-            var (tokens, _) = corpus.Row(row);
-            for (var i = 0; i + 1 < tokens.Length; i++)
-            {
-                if (!Vocab.IsKey(tokens[i]) || !Vocab.IsValue(tokens[i + 1])) continue;
-                pairs++;
-                Assert.False(Vocab.IsEvalPair(Vocab.KeyIndex(tokens[i]), Vocab.ValueIndex(tokens[i + 1])),
-                    $"row {row} position {i}: {Vocab.Describe(tokens[i..(i + 2)])} is reserved for evaluation");
-            }
+            var (t, _) = corpus.Row(row);
+            for (var i = 0; i + 2 < t.Length; i++)
+                if (Vocab.IsKey(t[i]) && t[i + 2] == RecallVocabulary.Sep && (i == 0 || t[i - 1] != RecallVocabulary.Query))
+                    (valuesPerKey.TryGetValue(t[i], out var set) ? set : valuesPerKey[t[i]] = []).Add(t[i + 1]);
         }
-        Assert.True(pairs > 50_000);
+        Assert.Equal(Vocab.KeyCount, valuesPerKey.Count);
+        Assert.All(valuesPerKey.Values, set => Assert.True(set.Count > Vocab.ValueCount / 2, $"only {set.Count} distinct values"));
+    }
+
+    [Fact]
+    public void Needles_come_from_their_own_stream_and_never_repeat_a_training_row()
+    {
+        // Even with the same seed number, evaluation prompts and training rows are different streams.
+        var grid = new NeedleGrid(Vocab, [128], [0, 50, 100], samplesPerCell: 20, seed: 42);
+        var rows = new RecallCorpus(Vocab, 128, 1, seed: 42);
+        var training = Enumerable.Range(0, 2000).Select(i => string.Join(',', rows.Row(i).Tokens[..30])).ToHashSet();
+        var needles = new List<(long Key, long Value)>();
+        for (var d = 0; d < 3; d++)
+            foreach (var c in grid.Cell(0, d))
+            {
+                Assert.DoesNotContain(string.Join(',', c.Prompt[..30]), training);
+                needles.Add((c.NeedleKey, c.Answer));
+            }
+        // Needle keys and values vary across prompts: no fixed needle the model could have memorised.
+        Assert.True(needles.Select(n => n.Key).Distinct().Count() > 30);
+        Assert.True(needles.Select(n => n.Value).Distinct().Count() > 30);
     }
 
     [Fact]
@@ -73,7 +89,7 @@ public class RecallDataTests
     }
 
     [Fact]
-    public void Needle_prompts_have_the_exact_length_a_reserved_needle_at_its_depth_and_the_question_last()
+    public void Needle_prompts_have_the_exact_length_the_needle_once_at_its_depth_and_the_question_last()
     {
         int[] lengths = [64, 128, 257];
         double[] depths = [0, 50, 100];
@@ -89,12 +105,7 @@ public class RecallDataTests
                     Assert.Equal(RecallVocabulary.Query, p[^2]);
                     Assert.Equal(c.NeedleKey, p[^1]);
                     Assert.Equal([c.NeedleKey, c.Answer, RecallVocabulary.Sep], p[c.NeedlePosition..(c.NeedlePosition + 3)]);
-                    Assert.True(Vocab.IsEvalPair(Vocab.KeyIndex(c.NeedleKey), Vocab.ValueIndex(c.Answer)));
                     Assert.Equal(1, p[..^1].Count(t => t == c.NeedleKey));
-                    // Every other key-value pair is an ordinary (trainable) pair.
-                    for (var i = 0; i + 1 < p.Length - 2; i++)
-                        if (i != c.NeedlePosition && Vocab.IsKey(p[i]) && Vocab.IsValue(p[i + 1]))
-                            Assert.False(Vocab.IsEvalPair(Vocab.KeyIndex(p[i]), Vocab.ValueIndex(p[i + 1])));
                     positions.Add(c.NeedlePosition);
                 }
             var perDepth = positions.Chunk(6).Select(ch => ch.Average()).ToArray();
