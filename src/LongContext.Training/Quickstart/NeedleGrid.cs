@@ -42,6 +42,8 @@ public sealed class NeedleGrid
         var cut = records * 3 - body;                 // 0, 1 or 2 tokens cut from the left of the first record
         var first = cut > 0 ? 1 : 0;                  // the needle goes into a whole record
         var needleIndex = first + (int)Math.Round(depth / 100.0 * (records - 1 - first), MidpointRounding.AwayFromZero);
+        var binding = new int[_vocab.KeyCount];       // distractor keys keep one value per prompt, as in training rows
+        for (var k = 0; k < binding.Length; k++) binding[k] = _vocab.DrawValue(rng);
         var stream = new long[records * 3];
         for (var r = 0; r < records; r++)
         {
@@ -50,7 +52,7 @@ public sealed class NeedleGrid
             else
             {
                 do key = rng.Next(_vocab.KeyCount); while (key == needleKey);
-                value = _vocab.DrawValue(rng);
+                value = binding[key];
             }
             stream[r * 3] = _vocab.Key(key);
             stream[r * 3 + 1] = _vocab.Value(value);

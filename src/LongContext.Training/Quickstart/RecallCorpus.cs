@@ -4,10 +4,11 @@ namespace LongContext.Training.Quickstart;
 
 /// <summary>
 /// The quickstart's embedded training corpus: endless synthetic associative-recall sequences generated from a seed.
-/// Each row is a stream of records `key value SEP` with queries `Q key value` mixed in; a query asks for a key seen
-/// earlier in the row, chosen uniformly among the keys seen so far (so the distance to the answer spans the whole row),
-/// and its answer is the value of that key's latest record. Only query answers carry labels, so the loss measures
-/// recall alone. Values are drawn at random for every record, so no key-value association carries across rows.
+/// Each row binds every key to a random value (fresh per row, so no association carries across rows) and is a stream
+/// of records `key value SEP` with queries `Q key value` mixed in; a query asks for a key seen earlier in the row,
+/// chosen uniformly among the keys seen so far (so the distance to the answer spans the whole row). Labels mark the
+/// positions whose next token can be recalled from the context: every query key, and every record key that already
+/// occurred earlier in the row (its value is the same). Nothing else carries a label, so the loss measures recall alone.
 /// <para>
 /// Row <c>i</c> of epoch <c>e</c> is a pure function of (seed, e, i), so the source is resumable from any
 /// <see cref="DataCursor"/> (epochs have <see cref="long.MaxValue"/> rows; the epoch stays 0).
@@ -68,7 +69,9 @@ public sealed class RecallCorpus : ITrainingDataSource
         var tokens = new long[l];
         var labels = new long[l];
         Array.Fill(labels, TrainingBatch.IgnoreIndex);
-        var latest = new Dictionary<int, int>();     // key index → value index of its latest record
+        var binding = new int[_vocab.KeyCount];      // this row's value of each key
+        for (var k = 0; k < binding.Length; k++) binding[k] = _vocab.DrawValue(rng);
+        var seenSet = new HashSet<int>();
         var seen = new List<int>();                  // keys seen in this row
         var n = 0;
         while (n < l)
@@ -76,7 +79,7 @@ public sealed class RecallCorpus : ITrainingDataSource
             if (seen.Count > 0 && rng.NextDouble() < QueryRate)
             {
                 var key = seen[rng.Next(seen.Count)];
-                var value = _vocab.Value(latest[key]);
+                var value = _vocab.Value(binding[key]);
                 Put(tokens, ref n, RecallVocabulary.Query);
                 if (n < l) labels[n] = value;
                 Put(tokens, ref n, _vocab.Key(key));
@@ -85,9 +88,9 @@ public sealed class RecallCorpus : ITrainingDataSource
             else
             {
                 var key = rng.Next(_vocab.KeyCount);
-                var value = _vocab.DrawValue(rng);
-                if (!latest.ContainsKey(key)) seen.Add(key);
-                latest[key] = value;
+                var value = binding[key];
+                if (seenSet.Add(key)) seen.Add(key);
+                else if (n < l) labels[n] = _vocab.Value(value);
                 Put(tokens, ref n, _vocab.Key(key));
                 Put(tokens, ref n, _vocab.Value(value));
                 Put(tokens, ref n, RecallVocabulary.Sep);
