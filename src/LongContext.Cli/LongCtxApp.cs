@@ -20,6 +20,7 @@ public static class LongCtxApp
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(PerplexityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
+        root.Subcommands.Add(QuickstartCommand.Create());
         root.Subcommands.Add(SelfTestCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());

@@ -11,8 +11,9 @@ public static class Plots
     /// <summary>
     /// Heatmap with one cell per (depth, length); <paramref name="scores"/>[d, l] in 0..100 or NaN for a missing cell.
     /// Writes PNG and SVG next to each other (<paramref name="pathNoExt"/> + .png/.svg) and returns both paths.
+    /// <paramref name="valueLabel"/> names the cell values on the colour bar ("Score"; the quickstart shows "Accuracy %").
     /// </summary>
-    public static (string Png, string Svg) NiahHeatmap(double[,] scores, IReadOnlyList<double> depths, IReadOnlyList<int> lengths, string title, string pathNoExt)
+    public static (string Png, string Svg) NiahHeatmap(double[,] scores, IReadOnlyList<double> depths, IReadOnlyList<int> lengths, string title, string pathNoExt, string valueLabel = "Score")
     {
         var plot = new Plot();
         var rows = depths.Count;
@@ -37,7 +38,7 @@ public static class Plots
                 t.LabelFontColor = Colors.Black;
             }
         var cb = plot.Add.ColorBar(hm);
-        cb.Label = "Score";
+        cb.Label = valueLabel;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, cols).Select(i => i + 0.5).ToArray(), lengths.Select(Niah.NiahGrid.FormatLength).ToArray());
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
