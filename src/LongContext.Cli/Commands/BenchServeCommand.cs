@@ -56,8 +56,11 @@ public static class BenchServeCommand
                 results.Add(m);
                 if (!json) Console.Error.WriteLine($"{context} {kind}: TTFT {m.TimeToFirstTokenSeconds:F3} s, {m.CompletionTokens} tokens at {m.DecodeTokensPerSecond:F1} tok/s");
             }
-            // A short request first: kernel selection and allocator warm-up stay out of the measurements.
-            await Send(0, "warm-up", Enumerable.Range(0, 512).Select(_ => random.Next(vocab)).ToArray());
+            // Short cold and prefix-cached requests first: kernel selection (cuDNN builds a plan per new attention
+            // shape), graph capture and allocator warm-up stay out of the measurements.
+            var warm = Enumerable.Range(0, 2048).Select(_ => random.Next(vocab)).ToArray();
+            await Send(0, "warm-up", warm);
+            await Send(0, "warm-up", warm.Concat(Enumerable.Range(0, extra).Select(_ => random.Next(vocab))).ToArray());
             results.Clear();
             foreach (var context in lengths)
             {
