@@ -85,7 +85,7 @@ public static class BenchCommand
         return bench;
     }
 
-    public sealed record TrainReport(string Preset, string Device, string Dtype, string Attention, int LossChunkTokens, bool CheckpointLayers,
+    public sealed record TrainReport(string Preset, string Device, string Dtype, string Attention, int LossChunkTokens, string Checkpointing,
         bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained);
 
     static Command CreateTrain()
@@ -96,12 +96,12 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 1 };
         var probeMax = new Option<string?>("--probe-max") { Description = "After the listed lengths, double the length until out of memory or this length (one step each, no warm-up), e.g. 256k" };
         var chunk = new Option<int>("--loss-chunk") { Description = "Tokens per LM-head + cross-entropy chunk", DefaultValueFactory = _ => 4096 };
-        var noCheckpoint = new Option<bool>("--no-checkpointing") { Description = "Keep every layer's activations (no recompute)" };
+        var checkpoint = new Option<string>("--checkpointing") { Description = "Activation checkpointing: all (every layer), none, a layer count N (the first N), or auto (as few layers as fit the device, measured on the first step)", DefaultValueFactory = _ => "all" };
         var offload = new Option<bool>("--offload") { Description = "Keep checkpointed layer inputs in host memory" };
         var peak = new Option<double>("--peak-tflops") { Description = "Peak bf16 TFLOP/s for MFU (H100 SXM dense: 989)", DefaultValueFactory = _ => 989 };
         var device = EngineOptions.Device();
         var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer.");
-        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, noCheckpoint, offload, peak, device }) train.Options.Add(o);
+        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, device }) train.Options.Add(o);
         train.SetHandler((parse, _) =>
         {
             var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
@@ -109,13 +109,22 @@ public static class BenchCommand
             var dtype = dev.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
             using var model = ModelLoader.CreateRandom(config, dev, dtype);
             var backend = EngineSession.DefaultBackend(dev);
-            var loss = new LongSequenceLoss(parse.GetValue(chunk), !parse.GetValue(noCheckpoint), parse.GetValue(offload));
+            string mode = parse.GetValue(checkpoint)!.Trim().ToLowerInvariant();
+            int? layers = mode switch
+            {
+                "all" or "auto" => null,
+                "none" => 0,
+                _ when int.TryParse(mode, out int n) && n >= 0 => Math.Min(n, config.NumHiddenLayers),
+                _ => throw new ArgumentException($"--checkpointing {mode}: use all, none, auto or a layer count"),
+            };
+            var loss = new LongSequenceLoss(parse.GetValue(chunk), layers, parse.GetValue(offload));
             var bench = new TrainingBenchmark(model, backend, loss, parse.GetValue(peak) * 1e12);
             bool json = parse.GetValue(CliCommon.Json);
             var results = new List<TrainMeasurement>();
             void Run(int length, int warm, int timed)
             {
-                var m = bench.Measure(length, warm, timed);
+                var m = bench.Measure(length, warm, timed, autoCheckpointing: mode == "auto");
+                loss.CheckpointedLayers = layers;   // auto re-plans per length
                 results.Add(m);
                 if (!json) Console.Error.WriteLine($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
             }
@@ -131,13 +140,14 @@ public static class BenchCommand
                 }
             }
             int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
-            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, loss.ChunkTokens, loss.CheckpointLayers, loss.OffloadToHost, results, longest);
+            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, loss.ChunkTokens, mode, loss.OffloadToHost, results, longest);
             if (json) CliCommon.WriteJson(report);
             else
             {
-                var t = new Table().AddColumns("Length", "tok/s", "step s", "MFU", "Peak GiB", "Note");
+                var t = new Table().AddColumns("Length", "tok/s", "step s", "MFU", "Peak GiB", "Checkpointed layers", "Note");
                 foreach (var m in results)
-                    t.AddRow($"{m.Length}", $"{m.TokensPerSecond:F0}", $"{m.MedianStepSeconds:F2}", m.Mfu is double f ? $"{f:P0}" : "-", $"{m.PeakBytes / (double)(1L << 30):F1}", m.Error ?? "");
+                    t.AddRow($"{m.Length}", $"{m.TokensPerSecond:F0}", $"{m.MedianStepSeconds:F2}", m.Mfu is double f ? $"{f:P0}" : "-", $"{m.PeakBytes / (double)(1L << 30):F1}",
+                        m.CheckpointedLayers is int c ? $"{c}" : "all", m.Error ?? "");
                 CliCommon.Console.Write(t);
             }
             return 0;

@@ -11,7 +11,7 @@ public static class SelfTestCommand
     public sealed record Report(string Device, bool Passed, IReadOnlyList<SelfTestCheck> Checks);
 
     /// <summary>Checks contributed by other parts of the engine (model forward, ...).</summary>
-    public static readonly List<Func<TorchSharp.torch.Device, IEnumerable<SelfTestCheck>>> ExtraChecks = [];
+    public static readonly List<Func<TorchSharp.torch.Device, IEnumerable<SelfTestCheck>>> ExtraChecks = [Training.Diagnostics.TrainingSelfTest.Checks];
 
     public static Command Create()
     {

@@ -14,12 +14,16 @@ public sealed class LlamaDecoderLayer : nn.Module
 
     public LlamaDecoderLayer(Config.ModelConfig c, int layerIndex, ScalarType dtype, Device device) : base("LlamaDecoderLayer")
     {
+        LayerIndex = layerIndex;
         self_attn = new LlamaAttention(c, layerIndex, dtype, device);
         mlp = new LlamaMlp(c, dtype, device);
         input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         RegisterComponents();
     }
+
+    /// <summary>Position in the stack (0 = first after the embeddings).</summary>
+    public int LayerIndex { get; }
 
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IAttentionBackend backend, KvCache? cache)
     {

@@ -13,7 +13,7 @@ public static partial class NativeAddon
 {
     public const string LibraryName = "longctx_native";
     public const string EnvironmentVariable = "LONGCTX_NATIVE";
-    const int ExpectedAbi = 2;
+    const int ExpectedAbi = 3;
 
     static readonly Lazy<(bool ok, string status, string? path)> State = new(Probe);
 
@@ -139,6 +139,9 @@ public static partial class NativeAddon
     [LibraryImport(LibraryName)] internal static partial int lc_empty_cache();
     [LibraryImport(LibraryName)] internal static partial int lc_mem_get_info(int device, out long free, out long total);
 
+    [LibraryImport(LibraryName)]
+    internal static unsafe partial int lc_fused_adamw(IntPtr* masters, IntPtr* grads, IntPtr* expAvgs, IntPtr* expAvgSqs, IntPtr* weights, int n,
+        double lr, double beta1, double beta2, double weightDecay, double eps, double step);
     [LibraryImport(LibraryName)] internal static partial int lc_rms_norm(IntPtr x, IntPtr weight, double eps, out IntPtr output);
 
     [LibraryImport(LibraryName)] internal static partial int lc_graph_create(out IntPtr graph);

@@ -8,8 +8,9 @@ using static TorchSharp.torch;
 namespace LongContext.Training.Benchmarks;
 
 /// <summary>One sequence length of the training benchmark (batch 1, one optimizer step per sequence).</summary>
+/// <param name="CheckpointedLayers">Layers that ran under activation checkpointing (null: all).</param>
 public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianStepSeconds, double TokensPerSecond, double? Mfu,
-    long PeakBytes, IReadOnlyList<double> Losses, string? Error);
+    long PeakBytes, IReadOnlyList<double> Losses, string? Error, int? CheckpointedLayers = null);
 
 /// <summary>
 /// Full fine-tuning speed and memory of a model shape with random weights and random tokens, through the real
@@ -19,14 +20,16 @@ public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianS
 /// </summary>
 public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, LongSequenceLoss loss, double? peakFlopsPerSecond)
 {
-    public TrainMeasurement Measure(int length, int warmupSteps, int timedSteps, long seed = 0)
+    /// <param name="autoCheckpointing">Checkpoint as few layers as fit: the first warm-up step checkpoints all and
+    /// measures its peak, then <see cref="Plan.ActivationCheckpointPlan"/> picks the count (CUDA only).</param>
+    public TrainMeasurement Measure(int length, int warmupSteps, int timedSteps, long seed = 0, bool autoCheckpointing = false)
     {
         var outDir = Path.Combine(Path.GetTempPath(), "longctx-bench-train-" + Guid.NewGuid().ToString("N")[..8]);
         var options = new TrainingOptions
         {
             LearningRate = 1e-5,
             Schedule = LrScheduleKind.Constant,
-            MaxSteps = warmupSteps + timedSteps,
+            MaxSteps = warmupSteps + timedSteps + 1,
             SaveEvery = 0,
             OutDir = outDir,
             PeakFlopsPerSecond = peakFlopsPerSecond,
@@ -40,6 +43,14 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             var losses = new List<double>();
             var seconds = new List<double>();
             double? mfu = null;
+            if (autoCheckpointing && CudaMemory.DeviceMemory() is { } device)
+            {
+                loss.CheckpointedLayers = null;
+                losses.Add(trainer.TrainStep().Loss);
+                long peakAll = CudaMemory.Stats()?.PeakAllocated ?? 0;
+                loss.CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, length, peakAll, device.Total);
+                CudaMemory.ResetPeak();
+            }
             for (int i = 0; i < warmupSteps + timedSteps; i++)
             {
                 var m = trainer.TrainStep();
@@ -52,11 +63,11 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             long peak = CudaMemory.Stats()?.PeakAllocated ?? 0;
             double tps = length / median;
             if (peakFlopsPerSecond is double pf) mfu = Plan.FlopModel.TrainingFlopsPerToken(model.Config, length) * tps / pf;
-            return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null);
+            return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null, loss.CheckpointedLayers);
         }
         catch (Exception e) when (IsOutOfMemory(e))
         {
-            return new TrainMeasurement(length, 0, 0, 0, null, CudaMemory.Stats()?.PeakAllocated ?? 0, [], "OOM");
+            return new TrainMeasurement(length, 0, 0, 0, null, CudaMemory.Stats()?.PeakAllocated ?? 0, [], "OOM", loss.CheckpointedLayers);
         }
         finally
         {

@@ -10,15 +10,26 @@ namespace LongContext.Training.Checkpointing;
 /// without building a graph and keeps only its input; the backward re-runs the layer with gradients on and
 /// back-propagates the incoming gradient through it. Pass it to <see cref="LlamaForCausalLM.Forward"/> as the layer
 /// runner. With <see cref="OffloadToHost"/> the kept inputs wait in host memory (pinned on CUDA) until the backward.
-/// When gradients are off (evaluation) the layer runs directly.
+/// When gradients are off (evaluation) the layer runs directly. With <see cref="CheckpointedLayers"/> = N only the first
+/// N layers are checkpointed and the others keep their activations (partial recompute, Megatron's
+/// recompute_num_layers): each layer left out saves its recompute where memory allows.
 /// </summary>
-public sealed class CheckpointedLayerRunner(bool offloadToHost = false) : IDecoderLayerRunner
+public sealed class CheckpointedLayerRunner(bool offloadToHost = false, int? checkpointedLayers = null) : IDecoderLayerRunner
 {
     /// <summary>Keep each layer's input in host memory between the forward and the backward.</summary>
     public bool OffloadToHost { get; } = offloadToHost;
 
+    /// <summary>Layers 0 … N−1 are checkpointed, later ones run plainly; null checkpoints all. May change between steps.</summary>
+    public int? CheckpointedLayers
+    {
+        get => checkpointedLayers;
+        set => checkpointedLayers = value is < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "checkpointed layers must be ≥ 0") : value;
+    }
+
     public Tensor Run(LlamaDecoderLayer layer, Tensor x, Tensor cos, Tensor sin, IAttentionBackend backend)
     {
+        if (CheckpointedLayers is int n && layer.LayerIndex >= n)
+            return layer.Forward(x, cos, sin, backend, null);
         // The layer's trainable parameters are inputs of the checkpoint node, so it gets a gradient edge even when
         // x itself needs none (frozen embeddings with LoRA), and the engine accumulates their gradients as usual.
         var trainable = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToArray();

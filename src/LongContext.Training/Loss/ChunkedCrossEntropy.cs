@@ -37,7 +37,8 @@ public static class ChunkedCrossEntropy
             throw new ArgumentException($"labels [{string.Join(", ", labels.shape)}] do not match hidden states [{string.Join(", ", hidden.shape)}]", nameof(labels));
         if (labels.dtype != ScalarType.Int64)
             throw new ArgumentException($"labels must be int64; got {labels.dtype}", nameof(labels));
-        return ChunkedCrossEntropyFunction.apply(hidden.reshape(-1, h), weight, labels.reshape(-1), chunkTokens);
+        bool wantGrad = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
+        return ChunkedCrossEntropyFunction.apply(hidden.reshape(-1, h), weight, labels.reshape(-1), chunkTokens, wantGrad);
     }
 
     /// <summary>Number of predicted tokens (labels ≠ −100). Reads the device: prefer the batch's host-side count.</summary>
@@ -73,36 +74,19 @@ internal sealed class ChunkedCrossEntropyFunction : autograd.SingleTensorFunctio
 {
     public override string Name => "ChunkedCrossEntropy";
 
+    /// <summary>
+    /// The loss is the last op of the graph, so its gradient for an upstream gradient of 1 is known as soon as each
+    /// chunk's logits exist: compute d(hidden) and d(weight) right there (Liger's fused linear cross-entropy) instead
+    /// of recomputing every chunk's logits in backward. Backward only scales them by the upstream gradient.
+    /// </summary>
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var (hidden, weight, labels) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
         int chunk = (int)vars[3];
+        bool wantGrad = (bool)vars[4];
+        bool needHidden = wantGrad && hidden.requires_grad, needWeight = wantGrad && weight.requires_grad;
         var total = zeros([], ScalarType.Float32, hidden.device);
-        foreach (var (start, length) in ChunkedCrossEntropy.Chunks(hidden.shape[0], chunk))
-        {
-            using var scope = NewDisposeScope();
-            var logits = ChunkedCrossEntropy.ChunkLogits(hidden.narrow(0, start, length), weight);   // [c, V] fp32
-            var nll = nn.functional.cross_entropy(logits, labels.narrow(0, start, length),
-                ignore_index: ChunkedCrossEntropy.IgnoreIndex, reduction: nn.Reduction.Sum);
-            total.add_(nll);
-        }
-        // Tensors saved here must outlive this call: they are inputs, owned by the caller.
-        ctx.save_for_backward([hidden, weight, labels]);
-        ctx.save_data("chunk", chunk);
-        ctx.save_data("hiddenGrad", hidden.requires_grad);
-        ctx.save_data("weightGrad", weight.requires_grad);
-        return total;
-    }
-
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
-    {
-        int chunk = (int)ctx.get_data("chunk");
-        bool needHidden = (bool)ctx.get_data("hiddenGrad"), needWeight = (bool)ctx.get_data("weightGrad");
-        using var outer = NewDisposeScope();
-        var saved = ctx.get_saved_variables();
-        var (hidden, weight, labels) = (saved[0], saved[1], saved[2]);
-        var g = gradOutput.to(ScalarType.Float32);
-        var dHidden = needHidden ? empty_like(hidden) : null;
+        var dHidden = needHidden ? empty(hidden.shape, weight.dtype, hidden.device) : null;
         // Sums over chunks in fp32 even when the weight is bf16 (its gradient is cast once at the end).
         var dWeight = needWeight ? zeros(weight.shape, ScalarType.Float32, weight.device) : null;
         foreach (var (start, length) in ChunkedCrossEntropy.Chunks(hidden.shape[0], chunk))
@@ -110,18 +94,36 @@ internal sealed class ChunkedCrossEntropyFunction : autograd.SingleTensorFunctio
             using var scope = NewDisposeScope();
             var h = hidden.narrow(0, start, length);
             var y = labels.narrow(0, start, length);
-            var valid = y.ne(ChunkedCrossEntropy.IgnoreIndex);                                    // [c]
-            // d(sum NLL)/d(logits) = softmax − one_hot(label) on predicted rows, 0 on ignored ones.
-            var dLogits = ChunkedCrossEntropy.ChunkLogits(h, weight).softmax(-1);                   // [c, V] fp32
-            var target = y.masked_fill(valid.logical_not(), 0).unsqueeze(1);
+            var valid = y.ne(ChunkedCrossEntropy.IgnoreIndex);                                     // [c]
+            var target = y.masked_fill(valid.logical_not(), 0).unsqueeze(1);                        // [c, 1]
+            var logits = ChunkedCrossEntropy.ChunkLogits(h, weight);                                 // [c, V] fp32
+            var lse = logits.logsumexp(-1, keepdim: true);                                           // [c, 1]
+            var nll = (lse - logits.gather(1, target)).squeeze(1);
+            total.add_(nll.masked_fill(valid.logical_not(), 0).sum());
+            if (dHidden is null && dWeight is null) continue;
+            // d(sum NLL)/d(logits) = softmax − one_hot(label) on predicted rows, 0 on ignored ones (in place).
+            var dLogits = logits.sub_(lse).exp_();
             dLogits.scatter_add_(1, target, full([length, 1], -1.0f, ScalarType.Float32, hidden.device));
-            dLogits.mul_(valid.unsqueeze(1).to(ScalarType.Float32) * g);
+            dLogits.mul_(valid.unsqueeze(1).to(ScalarType.Float32));
             var d = dLogits.to(weight.dtype);
-            if (dHidden is not null) dHidden.narrow(0, start, length).copy_(matmul(d, weight));    // [c, H]
-            if (dWeight is not null) dWeight.add_(matmul(d.t(), h.to(weight.dtype)));             // [V, H]
+            if (dHidden is not null) dHidden.narrow(0, start, length).copy_(matmul(d, weight));     // [c, H]
+            if (dWeight is not null) dWeight.add_(matmul(d.t(), h.to(weight.dtype)));              // [V, H]
         }
-        dHidden?.MoveToOuterDisposeScope();
-        var dW = dWeight is null ? null : (weight.dtype == ScalarType.Float32 ? dWeight : dWeight.to(weight.dtype)).MoveToOuterDisposeScope();
-        return [dHidden!, dW!, null!, null!];
+        ctx.save_for_backward([dHidden ?? empty(0), dWeight ?? empty(0)]);
+        ctx.save_data("hidden", (dHidden is not null, hidden.dtype));
+        ctx.save_data("weight", (dWeight is not null, weight.dtype));
+        return total;
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var (hasHidden, hiddenType) = ((bool, ScalarType))ctx.get_data("hidden");
+        var (hasWeight, weightType) = ((bool, ScalarType))ctx.get_data("weight");
+        using var outer = NewDisposeScope();
+        var saved = ctx.get_saved_variables();
+        var g = gradOutput.to(ScalarType.Float32);
+        Tensor? dHidden = hasHidden ? (saved[0] * g).to(hiddenType).MoveToOuterDisposeScope() : null;
+        Tensor? dWeight = hasWeight ? (saved[1] * g).to(weightType).MoveToOuterDisposeScope() : null;
+        return [dHidden!, dWeight!, null!, null!, null!];
     }
 }

@@ -1,4 +1,5 @@
 using LongContext.Core;
+using LongContext.Core.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -76,6 +77,11 @@ public sealed class AdamW : IDisposable
         double biasCorrection1 = 1 - Math.Pow(b1, StepCount);
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(b2, StepCount));
         double stepSize = lr / biasCorrection1;
+        if (UsesFusedKernel)
+        {
+            FusedStep(lr);
+            return;
+        }
         foreach (var s in _states)
         {
             using var inner = NewDisposeScope();
@@ -89,6 +95,31 @@ public sealed class AdamW : IDisposable
             var denom = (s.ExpAvgSq.sqrt() / biasCorrection2Sqrt).add_(eps);
             w.addcdiv_(s.ExpAvg, denom, value: -stepSize);
             if (s.Master is not null) s.Param.copy_(s.Master);
+        }
+    }
+
+    /// <summary>
+    /// True on CUDA with the add-on: the step runs as ATen's multi-tensor AdamW kernel (same formula, one launch
+    /// per weight-decay group) instead of ten element-wise kernels per parameter.
+    /// </summary>
+    public bool UsesFusedKernel => AllowFusedKernel && _states.Count > 0 && FusedAdamW.IsAvailable(_states[0].Param.device)
+        && _states.All(s => s.Param.device_type == TorchSharp.DeviceType.CUDA);
+
+    /// <summary>Set false to force the element-wise path (the self-test compares the two).</summary>
+    public bool AllowFusedKernel { get; set; } = true;
+
+    void FusedStep(double lr)
+    {
+        foreach (var group in _states.Where(s => s.Param.grad is not null).GroupBy(s => s.WeightDecay))
+        {
+            var members = group.ToList();
+            FusedAdamW.Step(
+                members.Select(s => s.Master ?? s.Param).ToList(),
+                members.Select(s => s.Param.grad!).ToList(),
+                members.Select(s => s.ExpAvg).ToList(),
+                members.Select(s => s.ExpAvgSq).ToList(),
+                members.Select(s => s.Master is null ? null : s.Param).ToList(),
+                lr, Options.Beta1, Options.Beta2, group.Key, Options.Eps, StepCount);
         }
     }
 

@@ -11,18 +11,27 @@ namespace LongContext.Training.Trainer;
 /// the layer is re-run in backward), then the LM head and cross-entropy chunk by chunk, so neither per-layer
 /// activations nor [L, vocab] logits ever exist for the whole sequence.
 /// </summary>
-public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.DefaultChunkTokens, bool checkpointLayers = true, bool offloadToHost = false) : ILossComputer
+/// <param name="checkpointedLayers">How many layers (from the first) are checkpointed: null = all, 0 = none; see
+/// <see cref="Plan.ActivationCheckpointPlan"/> for choosing it from the device's memory.</param>
+public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.DefaultChunkTokens, int? checkpointedLayers = null, bool offloadToHost = false) : ILossComputer
 {
-    readonly CheckpointedLayerRunner? runner = checkpointLayers ? new CheckpointedLayerRunner(offloadToHost) : null;
+    readonly CheckpointedLayerRunner runner = new(offloadToHost, checkpointedLayers);
 
     public int ChunkTokens => chunkTokens;
-    public bool CheckpointLayers => checkpointLayers;
     public bool OffloadToHost => offloadToHost;
+
+    /// <summary>Checkpointed layers from the first (null: all, 0: none); may change between steps.</summary>
+    public int? CheckpointedLayers
+    {
+        get => runner.CheckpointedLayers;
+        set => runner.CheckpointedLayers = value;
+    }
 
     public Tensor LossSum(LlamaForCausalLM model, DeviceBatch batch, IAttentionBackend backend)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.Forward(batch.InputIds, backend, cache: null, positionIds: batch.PositionIds, layerRunner: runner);
+        var layers = CheckpointedLayers == 0 ? null : runner;
+        var hidden = model.Forward(batch.InputIds, backend, cache: null, positionIds: batch.PositionIds, layerRunner: layers);
         return ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, batch.Labels, chunkTokens).MoveToOuterDisposeScope();
     }
 }

@@ -91,6 +91,31 @@ public class CheckpointedLayerRunnerTests
     }
 
     [Fact]
+    public void Partial_checkpointing_recomputes_only_the_first_layers_and_keeps_the_gradients()
+    {
+        using var scope = NewDisposeScope();
+        var model = Create(tied: false, layers: 3);
+        var calls = new List<(int layer, bool grad)>();
+        for (int i = 0; i < 3; i++)
+        {
+            int layer = i;
+            model.model.layers[i].mlp.register_forward_hook((_, _, output) =>
+            {
+                calls.Add((layer, is_grad_enabled()));
+                return output;
+            });
+        }
+        var (ids, labels) = Batch(model, 2, 9);
+        var (expectedLoss, expected) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null);
+        calls.Clear();
+        var (loss, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new CheckpointedLayerRunner(checkpointedLayers: 1));
+        AssertClose(expectedLoss, loss, 1e-6, "loss");
+        AssertSameGradients(expected, actual, 5e-6);
+        // Layer 0 ran without a graph and again in backward; layers 1 and 2 ran once, with their graphs kept.
+        Assert.Equal([(0, false), (1, true), (2, true), (0, true)], calls);
+    }
+
+    [Fact]
     public void Forward_keeps_no_graph_inside_layers_and_backward_recomputes_them()
     {
         using var scope = NewDisposeScope();
