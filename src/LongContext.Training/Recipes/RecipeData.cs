@@ -1,0 +1,24 @@
+using LongContext.Core.Tokenization;
+using LongContext.Training.Data;
+
+namespace LongContext.Training.Recipes;
+
+/// <summary>Data steps the recipes share: tokenize a data path once into a cache, pack it at a sequence length.</summary>
+public static class RecipeData
+{
+    /// <summary>Folder under a recipe's out dir where the token cache lives (reused across stages and reruns).</summary>
+    public const string CacheFolder = "token-cache";
+
+    /// <summary>Tokenizes <paramref name="dataPath"/> (folder of text files or .jsonl) with the tokenizer of <paramref name="tokenizerDir"/>, or reuses the cache.</summary>
+    public static TokenCacheResult OpenCorpus(string dataPath, string tokenizerDir, string cacheDir, IProgress<TokenizeProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        var tokenizer = HfTokenizer.Load(tokenizerDir);
+        var source = DocumentSources.Open(dataPath);
+        return TokenCacheBuilder.GetOrBuild(cacheDir, source, tokenizer, TokenizerIdentity.FromModelDirectory(tokenizerDir), new TokenizeOptions(), progress, ct);
+    }
+
+    /// <summary>Shuffled packing without position resets (documents run into each other, separated by EOS).</summary>
+    public static PackedDataSource Pack(ITokenCorpus corpus, int sequenceLength, int batchSize, long seed) =>
+        new(corpus, new PackingOptions { SequenceLength = sequenceLength, BatchSize = batchSize, Seed = seed });
+}
