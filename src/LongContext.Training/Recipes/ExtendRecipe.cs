@@ -79,7 +79,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                 else
                 {
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "data", null));
-                    corpus ??= RecipeData.OpenCorpus(options.DataPath, startDir, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
+                    corpus ??= RecipeData.OpenCorpus(options.DataPath, startDir, startConfig.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
                     var data = RecipeData.Pack(corpus.Cache, (int)length, options.BatchSize, options.Seed + i);
                     LlamaForCausalLM model;
                     using (var loaded = ModelLoader.Load(source, device, dtype))

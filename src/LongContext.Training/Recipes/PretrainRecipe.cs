@@ -33,7 +33,7 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
             };
         }
 
-        using var corpus = RecipeData.OpenCorpus(options.DataPath, options.TokenizerDir, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
+        using var corpus = RecipeData.OpenCorpus(options.DataPath, options.TokenizerDir, options.Config.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
         var data = RecipeData.Pack(corpus.Cache, options.SequenceLength, options.BatchSize, options.Seed);
         using var model = ModelLoader.CreateRandom(options.Config, device, dtype, options.Seed);
         var training = new TrainingOptions

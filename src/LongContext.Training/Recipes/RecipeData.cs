@@ -1,3 +1,4 @@
+using LongContext.Core;
 using LongContext.Core.Tokenization;
 using LongContext.Training.Data;
 
@@ -10,10 +11,14 @@ public static class RecipeData
     public const string CacheFolder = "token-cache";
 
     /// <summary>Tokenizes <paramref name="dataPath"/> (folder of text files or .jsonl) with the tokenizer of <paramref name="tokenizerDir"/>, or reuses the cache.</summary>
-    public static TokenCacheResult OpenCorpus(string dataPath, string tokenizerDir, string cacheDir, IProgress<TokenizeProgress>? progress = null,
-        CancellationToken ct = default)
+    /// <param name="modelVocabSize">The model's vocab_size: a tokenizer with more ids than the embedding has rows is refused.</param>
+    public static TokenCacheResult OpenCorpus(string dataPath, string tokenizerDir, int modelVocabSize, string cacheDir,
+        IProgress<TokenizeProgress>? progress = null, CancellationToken ct = default)
     {
         var tokenizer = HfTokenizer.Load(tokenizerDir);
+        if (tokenizer.VocabSize > modelVocabSize)
+            throw new ConfigException($"the tokenizer in {tokenizerDir} has {tokenizer.VocabSize} ids but the model's vocab_size is {modelVocabSize}; "
+                + "use a config whose vocab_size covers the tokenizer, or a smaller tokenizer.");
         var source = DocumentSources.Open(dataPath);
         return TokenCacheBuilder.GetOrBuild(cacheDir, source, tokenizer, TokenizerIdentity.FromModelDirectory(tokenizerDir), new TokenizeOptions(), progress, ct);
     }
