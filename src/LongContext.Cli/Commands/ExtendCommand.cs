@@ -30,11 +30,12 @@ public static class ExtendCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end of a stage)", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Seed of the data order", DefaultValueFactory = _ => 0 };
         var niahDepths = new Option<int>("--niah-depths") { Description = "Needle depths of the quick NIAH at each stage's length (0 skips it)", DefaultValueFactory = _ => 5 };
+        var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank on the attention projections (merged into the export) instead of all weights" };
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
 
         var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH.");
-        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, niahDepths, device, dtype })
+        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, niahDepths, loraRank, device, dtype })
             command.Options.Add(option);
 
         command.SetHandler(async (parse, ct) =>
@@ -60,6 +61,7 @@ public static class ExtendCommand
                 SaveEvery = parse.GetValue(saveEvery),
                 Seed = parse.GetValue(seed),
                 NiahDepths = parse.GetValue(niahDepths),
+                LoraRank = parse.GetValue(loraRank),
             };
             var printer = new TrainingProgressPrinter(json);
             var progress = new Progress(printer);

@@ -28,6 +28,9 @@ public sealed record ExtendOptions
     /// <summary>Needle depths of the quick NIAH after each stage; 0 skips it.</summary>
     public int NiahDepths { get; init; } = 5;
 
+    /// <summary>Train LoRA adapters of this rank (alpha = 2·rank, attention projections) instead of all weights; null trains all.</summary>
+    public int? LoraRank { get; init; }
+
     public const int DefaultStepsPerStage = 100;
 
     public ExtendOptions Validate()
@@ -42,6 +45,7 @@ public sealed record ExtendOptions
         if (TokensPerStage is < 1) throw new ConfigException($"--tokens-per-stage {TokensPerStage}: must be positive.");
         if (StepsPerStage is not null && TokensPerStage is not null) throw new ConfigException("give --steps-per-stage or --tokens-per-stage, not both.");
         if (BatchSize < 1) throw new ConfigException($"--batch {BatchSize}: must be at least 1.");
+        if (LoraRank is < 1) throw new ConfigException($"--lora-rank {LoraRank}: must be at least 1 (leave it out to train all weights).");
         if (NiahDepths < 0) throw new ConfigException($"--niah-depths {NiahDepths}: must be ≥ 0 (0 skips the NIAH check).");
         return this;
     }

@@ -6,6 +6,7 @@ using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Training.Export;
+using LongContext.Training.Lora;
 using LongContext.Training.Plan;
 using LongContext.Training.Trainer;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ namespace LongContext.Training.Recipes;
 /// (the starting model for the first), give it the stage's config (plain RoPE with the stage θ,
 /// max_position_embeddings = stage length; same weights), pack the data at the stage length, train (resuming
 /// OUT/stage-&lt;len&gt;/train's latest checkpoint), export OUT/stage-&lt;len&gt;/final, run the evaluator into
-/// OUT/stage-&lt;len&gt;/niah, write stage.json. A stage whose final/config.json exists is not trained again.
+/// OUT/stage-&lt;len&gt;/niah, write stage.json. With a LoRA rank, only adapters train and the export merges them. A stage whose final/config.json exists is not trained again.
 /// </summary>
 public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBackend backend)
 {
@@ -85,6 +86,13 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                     using (var loaded = ModelLoader.Load(source, device, dtype))
                         model = Quickstart.QuickstartRunner.WithConfig(loaded, StageConfig(loaded.Config, thetas[i], length));
                     using var owned = model;
+                    LoraAdapters? lora = null;
+                    if (options.LoraRank is int rank)
+                    {
+                        manual_seed(options.Seed + i); // adapter A init; a resume overwrites it with the checkpoint's
+                        lora = LoraAdapters.Apply(model, new LoraOptions { Rank = rank, Alpha = 2.0 * rank });
+                    }
+                    var trainable = lora?.TrainableParameters.Select(p => p.Name).ToHashSet();
                     var training = new TrainingOptions
                     {
                         LearningRate = options.LearningRate,
@@ -97,14 +105,15 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                     };
                     var relay = progress is null ? null : new InlineProgress<TrainingProgress>(p =>
                         progress.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "train", p)));
-                    using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(), relay);
+                    using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(), relay,
+                        trainable: trainable is null ? null : trainable.Contains);
                     int resumedFrom = trainer.ResumeLatest() ? trainer.Step : 0;
                     var run = trainer.Run(ct);
                     stage = new ExtendStageResult
                     {
                         Index = i + 1, Length = length, RopeTheta = thetas[i], StageDir = stageDir, StartedFrom = source,
                         Training = RunSummary.FromMetrics(run.MetricsPath, run.FinalStep - run.StartStep),
-                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted,
+                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank,
                     };
                     if (run.Interrupted)
                     {
@@ -112,8 +121,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                         return new ExtendResult(results, null, true);
                     }
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "export", null));
-                    using (no_grad())
-                        HfExporter.Export(model, finalDir, new HfExportOptions { TokenizerSourceDir = startDir, Overwrite = true });
+                    Export(model, lora, finalDir, startDir);
                     stage = stage with { ExportDir = finalDir };
                 }
 
@@ -133,6 +141,29 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
             corpus?.Dispose();
         }
         return new ExtendResult(results, source, false);
+    }
+
+    /// <summary>Writes the stage model as an HF folder; with LoRA, the adapters merged into the base weights.</summary>
+    void Export(LlamaForCausalLM model, LoraAdapters? lora, string finalDir, string tokenizerDir)
+    {
+        var export = new HfExportOptions { TokenizerSourceDir = tokenizerDir, Overwrite = true };
+        using var _ = no_grad();
+        if (lora is null)
+        {
+            HfExporter.Export(model, finalDir, export);
+            return;
+        }
+        using var merged = ModelLoader.Create(model.Config, device, dtype);
+        var tensors = lora.MergedTensors();
+        try
+        {
+            foreach (var (name, t) in merged.NamedTensors()) t.copy_(tensors[name]);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+        HfExporter.Export(merged, finalDir, export);
     }
 
     static ExtendStageResult? ReadStage(string stageDir)

@@ -14,6 +14,8 @@ public sealed record ExtendStageResult
     [JsonPropertyName("export_dir")] public string? ExportDir { get; init; }
     [JsonPropertyName("started_from")] public required string StartedFrom { get; init; }
     [JsonPropertyName("training")] public required RunSummary Training { get; init; }
+    /// <summary>LoRA rank the stage trained with (its export has the adapters merged); null: all weights trained.</summary>
+    [JsonPropertyName("lora_rank")] public int? LoraRank { get; init; }
     [JsonPropertyName("resumed_from_step")] public int ResumedFromStep { get; init; }
     /// <summary>NIAH score at the stage length (0–100); null when skipped.</summary>
     [JsonPropertyName("niah_score")] public double? NiahScore { get; init; }

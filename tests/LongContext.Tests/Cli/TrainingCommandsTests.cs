@@ -180,4 +180,23 @@ public class TrainingCommandsTests
         Assert.True(File.Exists(Path.Combine(stageDir, "final", "config.json")));
         Assert.Equal(2, File.ReadAllLines(Path.Combine(stageDir, "niah", "results.jsonl")).Length);   // NIAH items resumed, not rerun
     }
+
+    [Fact]
+    public async Task Extend_with_lora_trains_only_adapters_and_exports_them_merged()
+    {
+        var model = ModelDir();
+        var outDir = TempDir("extend-lora");
+        var (code, output, err) = await Run("extend", "--model", model, "--data", Corpus(), "--stages", "256", "--steps-per-stage", "2", "--lr", "1e-2",
+            "--lora-rank", "4", "--niah-depths", "0", "--device", "cpu", "--out", outDir, "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal(4, LastJsonLine(output).GetProperty("stages")[0].GetProperty("lora_rank").GetInt32());
+
+        using var start = ModelLoader.Load(model, torch.CPU, torch.ScalarType.Float32);
+        using var extended = ModelLoader.Load(Path.Combine(outDir, "stage-256", "final"), torch.CPU, torch.ScalarType.Float32);
+        var (before, after) = (start.NamedTensors(), extended.NamedTensors());
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());                                // plain HF names: no lora_A/lora_B left
+        Assert.True(before["model.embed_tokens.weight"].allclose(after["model.embed_tokens.weight"], rtol: 0, atol: 0));           // frozen
+        Assert.True(before["model.layers.0.mlp.up_proj.weight"].allclose(after["model.layers.0.mlp.up_proj.weight"], rtol: 0, atol: 0));   // not a target
+        Assert.False(before["model.layers.0.self_attn.q_proj.weight"].allclose(after["model.layers.0.self_attn.q_proj.weight"]));   // adapter merged
+    }
 }
