@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Globalization;
+using LongContext.Core.Inference;
+using LongContext.Core.Runtime;
+using LongContext.Eval.Niah;
+using LongContext.Training.Plan;
+using LongContext.Training.Recipes;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LongContext.Cli.Commands;
+
+/// <summary>`longctx extend`: progressive context extension over stages (θ per stage, train, export, quick NIAH), resumable.</summary>
+public static class ExtendCommand
+{
+    public static Command Create()
+    {
+        var model = EngineOptions.Model();
+        var data = new Option<string>("--data") { Description = "Folder of text files or a .jsonl file (field \"text\"), tokenized with the model's tokenizer", Required = true };
+        var stages = new Option<string>("--stages") { Description = "Stage lengths, increasing, e.g. 64K,256K,1M (K = 1024, M = 1024²)", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Run folder: stage-<len>/{train,final,niah}/; rerunning resumes the current stage and skips finished ones", Required = true };
+        var theta = new Option<string>("--theta") { Description = "θ per stage from the starting model: scaling-law | ntk | fixed:V1,V2,...", DefaultValueFactory = _ => "scaling-law" };
+        var steps = new Option<int?>("--steps-per-stage") { Description = $"Optimizer steps per stage (default {ExtendOptions.DefaultStepsPerStage})" };
+        var tokens = new Option<string?>("--tokens-per-stage") { Description = "Tokens per stage instead of steps, e.g. 1G, 500M" };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine decay to lr/10)", DefaultValueFactory = _ => 2e-5 };
+        var batch = new Option<int>("--batch") { Description = "Sequences per micro-batch", DefaultValueFactory = _ => 1 };
+        var accumulation = new Option<int>("--accumulation") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Linear warmup steps per stage", DefaultValueFactory = _ => 0 };
+        var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end of a stage)", DefaultValueFactory = _ => 100 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the data order", DefaultValueFactory = _ => 0 };
+        var niahDepths = new Option<int>("--niah-depths") { Description = "Needle depths of the quick NIAH at each stage's length (0 skips it)", DefaultValueFactory = _ => 5 };
+        var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank on the attention projections (merged into the export) instead of all weights" };
+        var device = EngineOptions.Device();
+        var dtype = EngineOptions.Dtype();
+
+        var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH.");
+        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, niahDepths, loraRank, device, dtype })
+            command.Options.Add(option);
+
+        command.SetHandler(async (parse, ct) =>
+        {
+            bool json = parse.GetValue(CliCommon.Json);
+            string deviceSpec = parse.GetValue(device)!;
+            var dev = TorchRuntime.ResolveDevice(deviceSpec);
+            var dtypeName = parse.GetValue(dtype);
+            var type = dtypeName is { } d ? TorchRuntime.ParseDtype(d) : dev.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+            var options = new ExtendOptions
+            {
+                ModelDir = parse.GetValue(model)!,
+                DataPath = parse.GetValue(data)!,
+                Stages = ContextLength.ParseList(parse.GetValue(stages)!, "--stages"),
+                OutDir = parse.GetValue(outDir)!,
+                Theta = ThetaRule.Parse(parse.GetValue(theta)!),
+                StepsPerStage = parse.GetValue(steps),
+                TokensPerStage = parse.GetValue(tokens) is { } t ? ContextLength.Parse(t, "--tokens-per-stage") : null,
+                LearningRate = parse.GetValue(lr),
+                BatchSize = parse.GetValue(batch),
+                GradientAccumulation = parse.GetValue(accumulation),
+                WarmupSteps = parse.GetValue(warmup),
+                SaveEvery = parse.GetValue(saveEvery),
+                Seed = parse.GetValue(seed),
+                NiahDepths = parse.GetValue(niahDepths),
+                LoraRank = parse.GetValue(loraRank),
+            };
+            var printer = new TrainingProgressPrinter(json);
+            var progress = new Progress(printer);
+            StageEvaluator niah = (dir, length, niahOut, token) =>
+                NiahQuickCheck.RunAsync(dir, length, options.NiahDepths, niahOut, deviceSpec, dtypeName, ct: token);
+            var result = await new ExtendRecipe(dev, type, EngineSession.DefaultBackend(dev)).RunAsync(options, niah, progress, ct);
+            if (json) CliCommon.WriteJson(result);
+            else Render(result, CliCommon.Console);
+            return result.Interrupted ? 130 : 0;
+        });
+        return command;
+    }
+
+    static void Render(ExtendResult result, IAnsiConsole console)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var header in new[] { "Stage", "Length", "θ", "Steps", "Final loss", "Tokens/s", "NIAH", "" })
+            table.AddColumn(new TableColumn(header).RightAligned());
+        foreach (var s in result.Stages)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            table.AddRow(s.Index.ToString(inv), ContextLength.Format(s.Length), s.RopeTheta.ToString("N0", inv), s.Training.Steps.ToString(inv),
+                s.Training.FinalLoss?.ToString("0.0000", inv) ?? "-", s.Training.TokensPerSecond?.ToString("N0", inv) ?? "-",
+                s.NiahScore?.ToString("0.#", inv) ?? "-", s.Skipped ? "done before" : s.Interrupted ? "interrupted" : "");
+        }
+        console.Write(table);
+        if (result.Interrupted) console.MarkupLine("[yellow]interrupted:[/] rerun the same command to resume from the last checkpoint.");
+        else if (result.FinalModel is { } f) console.MarkupLine($"model: {Markup.Escape(f)}");
+    }
+
+    /// <summary>Stage phases as lines, training steps through the step printer.</summary>
+    sealed class Progress(TrainingProgressPrinter printer) : IProgress<ExtendProgress>
+    {
+        public void Report(ExtendProgress p)
+        {
+            if (p.Training is { } t) printer.Report(t);
+            else printer.Line($"stage {p.Stage}/{p.Stages} ({ContextLength.Format(p.Length)}): {p.Phase}");
+        }
+    }
+}
