@@ -41,14 +41,20 @@ public static class ModelLoader
     {
         var model = Create(config, device, dtype);
         using var _ = no_grad();
-        // The global seed: TorchSharp's Generator objects are CPU-only, and CUDA's normal_ rejects them.
-        torch.manual_seed(seed);
-        if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(seed);
+        // On the CPU a private generator, so concurrent users of the global seed (other threads, tests) cannot
+        // change the weights; TorchSharp's Generator objects are CPU-only and CUDA's normal_ rejects them, so CUDA
+        // uses the global seed.
+        using var generator = device.type == DeviceType.CPU ? new Generator((ulong)seed) : null;
+        if (generator is null)
+        {
+            torch.manual_seed(seed);
+            torch.cuda.manual_seed_all(seed);
+        }
         foreach (var (name, p) in model.named_parameters())
         {
             if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-            else p.normal_(0, std);
+            else p.normal_(0, std, generator);
         }
         return model;
     }

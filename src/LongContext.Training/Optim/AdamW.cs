@@ -111,8 +111,8 @@ public sealed class AdamW : IDisposable
     void FusedStep(double lr)
     {
         foreach (var group in _states.Where(s => s.Param.grad is not null).GroupBy(s => s.WeightDecay))
+        foreach (var members in Batches(group))
         {
-            var members = group.ToList();
             FusedAdamW.Step(
                 members.Select(s => s.Master ?? s.Param).ToList(),
                 members.Select(s => s.Param.grad!).ToList(),
@@ -121,6 +121,28 @@ public sealed class AdamW : IDisposable
                 members.Select(s => s.Master is null ? null : s.Param).ToList(),
                 lr, Options.Beta1, Options.Beta2, group.Key, Options.Eps, StepCount);
         }
+    }
+
+    /// <summary>Parameters per fused launch: bf16 gradients are widened to fp32 for the kernel, so a launch holds at
+    /// most ~1 GiB of such copies instead of the whole model's (32 GiB for an 8B model).</summary>
+    const long FusedBatchElements = 256L << 20;
+
+    static IEnumerable<List<State>> Batches(IEnumerable<State> states)
+    {
+        var batch = new List<State>();
+        long elements = 0;
+        foreach (var s in states)
+        {
+            if (batch.Count > 0 && elements + s.Param.NumberOfElements > FusedBatchElements)
+            {
+                yield return batch;
+                batch = [];
+                elements = 0;
+            }
+            batch.Add(s);
+            elements += s.Param.NumberOfElements;
+        }
+        if (batch.Count > 0) yield return batch;
     }
 
     /// <summary>Drops every parameter's gradient (torch's zero_grad(set_to_none=True)).</summary>

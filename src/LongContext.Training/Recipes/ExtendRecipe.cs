@@ -105,7 +105,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                     };
                     var relay = progress is null ? null : new InlineProgress<TrainingProgress>(p =>
                         progress.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "train", p)));
-                    using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(), relay,
+                    using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), relay,
                         trainable: trainable is null ? null : trainable.Contains);
                     int resumedFrom = trainer.ResumeLatest() ? trainer.Step : 0;
                     var run = trainer.Run(ct);

@@ -46,7 +46,7 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
             Seed = options.Seed,
             OutDir = runDir,
         };
-        using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(), progress);
+        using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), progress);
         bool resumed = trainer.ResumeLatest();
         int resumedFrom = resumed ? trainer.Step : 0;
         var result = trainer.Run(ct);

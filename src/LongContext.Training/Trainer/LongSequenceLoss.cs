@@ -1,5 +1,6 @@
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
+using LongContext.Core.Native;
 using LongContext.Training.Checkpointing;
 using LongContext.Training.Loss;
 using static TorchSharp.torch;
@@ -13,9 +14,17 @@ namespace LongContext.Training.Trainer;
 /// </summary>
 /// <param name="checkpointedLayers">How many layers (from the first) are checkpointed: null = all, 0 = none; see
 /// <see cref="Plan.ActivationCheckpointPlan"/> for choosing it from the device's memory.</param>
-public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.DefaultChunkTokens, int? checkpointedLayers = null, bool offloadToHost = false) : ILossComputer
+/// <param name="autoCheckpointing">On CUDA, after the first micro-batch (every layer checkpointed) measure its peak
+/// memory and leave as many layers plain as fit (<see cref="Plan.ActivationCheckpointPlan"/>): each one skips a
+/// recompute. Off the GPU, or with offload, every layer stays checkpointed.</param>
+public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.DefaultChunkTokens, int? checkpointedLayers = null, bool offloadToHost = false,
+    bool autoCheckpointing = false) : ILossComputer
 {
     readonly CheckpointedLayerRunner runner = new(offloadToHost, checkpointedLayers);
+    bool planned = !autoCheckpointing || offloadToHost;
+    int calls;
+
+    public bool AutoCheckpointing => autoCheckpointing;
 
     public int ChunkTokens => chunkTokens;
     public bool OffloadToHost => offloadToHost;
@@ -29,9 +38,17 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
 
     public Tensor LossSum(LlamaForCausalLM model, DeviceBatch batch, IAttentionBackend backend)
     {
+        if (!planned && calls++ == 1) PlanFromFirstStep(model, batch.InputIds.shape[^1]);
         using var scope = NewDisposeScope();
         var layers = CheckpointedLayers == 0 ? null : runner;
         var hidden = model.Forward(batch.InputIds, backend, cache: null, positionIds: batch.PositionIds, layerRunner: layers);
         return ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, batch.Labels, chunkTokens).MoveToOuterDisposeScope();
+    }
+
+    void PlanFromFirstStep(LlamaForCausalLM model, long sequenceLength)
+    {
+        planned = true;
+        if (model.Device.type != TorchSharp.DeviceType.CUDA || CudaMemory.Stats() is not { } stats || CudaMemory.DeviceMemory() is not { } device) return;
+        CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, sequenceLength, stats.PeakAllocated, device.Total);
     }
 }
