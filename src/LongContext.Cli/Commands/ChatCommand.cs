@@ -12,13 +12,14 @@ public static class ChatCommand
         var model = EngineOptions.Model();
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
+        var kvCache = EngineOptions.KvCache();
         var system = new Option<string?>("--system") { Description = "System prompt" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512 };
         var temperature = new Option<double>("--temperature") { DefaultValueFactory = _ => 0.7 };
         var topP = new Option<double>("--top-p") { DefaultValueFactory = _ => 0.9 };
         var seed = new Option<long?>("--seed");
         var cmd = new Command("chat", "Chat with a local model in the terminal, using its chat template.");
-        foreach (var o in new Option[] { model, device, dtype, system, maxNew, temperature, topP, seed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, device, dtype, kvCache, system, maxNew, temperature, topP, seed }) cmd.Options.Add(o);
         cmd.SetHandler((parse, ct) =>
         {
             using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
@@ -31,6 +32,7 @@ public static class ChatCommand
                 MaxNewTokens = parse.GetValue(maxNew),
                 Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
                 StopTokenIds = session.StopTokenIds,
+                KvCache = EngineOptions.ParseKvCache(parse.GetValue(kvCache)!),
             };
             while (!ct.IsCancellationRequested)
             {

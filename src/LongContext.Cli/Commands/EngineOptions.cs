@@ -8,4 +8,12 @@ public static class EngineOptions
     public static Option<string> Model() => new("--model") { Description = "HF model folder (config.json, tokenizer.json, *.safetensors)", Required = true };
     public static Option<string> Device() => new("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
     public static Option<string?> Dtype() => new("--dtype") { Description = "float32, bfloat16 or float16 (default: bfloat16 on CUDA, float32 on CPU)" };
+    public static Option<string> KvCache() => new("--kv-cache") { Description = "KV cache storage: model (the model's dtype) or fp8 (E4M3 codes, half the memory)", DefaultValueFactory = _ => "model" };
+
+    public static Core.Inference.KvCacheStorage ParseKvCache(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "model" or "bf16" or "bfloat16" => Core.Inference.KvCacheStorage.ModelDtype,
+        "fp8" or "fp8-e4m3" or "e4m3" => Core.Inference.KvCacheStorage.Fp8E4M3,
+        _ => throw new Core.ConfigException($"--kv-cache {value}: use model or fp8"),
+    };
 }

@@ -14,6 +14,7 @@ public static class GenerateCommand
         var model = EngineOptions.Model();
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
+        var kvCache = EngineOptions.KvCache();
         var prompt = new Option<string?>("--prompt") { Description = "Prompt text" };
         var promptFile = new Option<string?>("--prompt-file") { Description = "Read the prompt from a file" };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user message with the model's chat template" };
@@ -26,7 +27,7 @@ public static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "Stop string (repeatable)", AllowMultipleArgumentsPerToken = false };
         var chunk = new Option<int>("--prefill-chunk") { DefaultValueFactory = _ => 4096 };
         var cmd = new Command("generate", "Generate text with a local model (streams to stdout; --json prints new_token_ids).");
-        foreach (var o in new Option[] { model, device, dtype, prompt, promptFile, chat, maxNew, greedy, temperature, topK, topP, seed, stop, chunk }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, device, dtype, kvCache, prompt, promptFile, chat, maxNew, greedy, temperature, topK, topP, seed, stop, chunk }) cmd.Options.Add(o);
         cmd.SetHandler((parse, ct) =>
         {
             var text = parse.GetValue(prompt) ?? (parse.GetValue(promptFile) is string f ? File.ReadAllText(f) : null)
@@ -41,6 +42,7 @@ public static class GenerateCommand
                 Sampling = parse.GetValue(greedy) ? SamplingOptions.Greedy : new SamplingOptions
                 { Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
                 StopTokenIds = session.StopTokenIds,
+                KvCache = EngineOptions.ParseKvCache(parse.GetValue(kvCache)!),
                 StopStrings = parse.GetValue(stop) ?? [],
                 PrefillChunk = parse.GetValue(chunk),
             };

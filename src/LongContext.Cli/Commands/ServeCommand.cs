@@ -26,7 +26,8 @@ public static class ServeCommand
         var name = new Option<string?>("--model-name") { Description = "Model id clients send (default: the model folder's name)" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, MiB", DefaultValueFactory = _ => 32 };
         var cmd = new Command("serve", "Serve a local model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).");
-        foreach (var o in new Option[] { model, device, dtype, host, port, apiKey, maxContext, queue, prefixCache, chunk, name, maxBody }) cmd.Options.Add(o);
+        var kvCache = EngineOptions.KvCache();
+        foreach (var o in new Option[] { model, device, dtype, kvCache, host, port, apiKey, maxContext, queue, prefixCache, chunk, name, maxBody }) cmd.Options.Add(o);
         cmd.SetHandler(async (parse, ct) =>
         {
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("LONGCTX_API_KEY");
@@ -37,6 +38,7 @@ public static class ServeCommand
                 PrefixCacheEntries = parse.GetValue(prefixCache),
                 MaxContext = parse.GetValue(maxContext),
                 PrefillChunk = parse.GetValue(chunk),
+                KvCache = EngineOptions.ParseKvCache(parse.GetValue(kvCache)!),
                 ModelId = parse.GetValue(name),
             }, ownsSession: true);
             var options = new ServerOptions

@@ -23,4 +23,6 @@ public sealed record GenerationOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     /// <summary>Prompt tokens per prefill forward (bounds activation memory at long context).</summary>
     public int PrefillChunk { get; init; } = 4096;
+    /// <summary>KV cache storage (FP8 halves its memory).</summary>
+    public KvCacheStorage KvCache { get; init; } = KvCacheStorage.ModelDtype;
 }

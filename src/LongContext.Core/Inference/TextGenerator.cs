@@ -21,7 +21,7 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
         if (options.StopStrings.Count > 0 && tokenizer is null) throw new ArgumentException("stop strings need a tokenizer");
         // A multiple of the decode bucket, so graph decode can attend over the whole cache (GraphedDecoder.WindowFor).
         int capacity = RoundUp(promptIds.Count + options.MaxNewTokens, GraphedDecoder.DefaultBucket);
-        using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device);
+        using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device, options.KvCache);
         var sampler = new Sampler(options.Sampling);
         var next = Prefill(promptIds, cache, options.PrefillChunk, sampler, ct);
         using var graphs = options.MaxNewTokens > 1 && GraphedDecoder.GraphsAvailable(model.Device) && GraphedDecoder.IsSupported(model, out _)

@@ -38,7 +38,7 @@ public sealed class GenerationScheduler : IDisposable
         this.ownsSession = ownsSession;
         stopTokenIds = session.StopTokenIds;
         queue = new BlockingCollection<WorkItem>(new ConcurrentQueue<WorkItem>(), Options.QueueCapacity);
-        pool = new PrefixKvCachePool(session.Model.Config, session.Model.Dtype, session.Model.Device, Options.PrefixCacheEntries, MaxContext);
+        pool = new PrefixKvCachePool(session.Model.Config, session.Model.Dtype, session.Model.Device, Options.PrefixCacheEntries, MaxContext, Options.KvCache);
         worker = new Thread(Loop) { IsBackground = true, Name = "longctx-engine" };
         worker.Start();
     }

@@ -9,7 +9,8 @@ namespace LongContext.Server.Scheduling;
 /// entry sharing the longest token prefix with its prompt, truncates it there and prefills only the rest; with no
 /// useful entry it takes a free slot or the least recently used one. Used by the engine thread only.
 /// </summary>
-internal sealed class PrefixKvCachePool(ModelConfig config, ScalarType dtype, Device device, int maxEntries, int maxContext) : IDisposable
+internal sealed class PrefixKvCachePool(ModelConfig config, ScalarType dtype, Device device, int maxEntries, int maxContext,
+    KvCacheStorage storage = KvCacheStorage.ModelDtype) : IDisposable
 {
     internal sealed class Entry(KvCache cache)
     {
@@ -125,7 +126,7 @@ internal sealed class PrefixKvCachePool(ModelConfig config, ScalarType dtype, De
         // Power-of-two sizes leave room for the next, slightly longer request over the same prefix.
         int size = Math.Min(maxContext, (int)Math.Min(int.MaxValue, Math.Max(256L, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity))));
         size = Math.Max(size, capacity);
-        var cache = new KvCache(config, 1, size, dtype, device);
+        var cache = new KvCache(config, 1, size, dtype, device, storage);
         Interlocked.Add(ref bytes, cache.Bytes);
         return cache;
     }

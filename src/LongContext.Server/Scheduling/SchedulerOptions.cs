@@ -11,6 +11,8 @@ public sealed record SchedulerOptions
     public int? MaxContext { get; init; }
     /// <summary>Prompt tokens per prefill forward.</summary>
     public int PrefillChunk { get; init; } = 16384;
+    /// <summary>KV cache storage of the pooled caches (FP8 halves their memory).</summary>
+    public LongContext.Core.Inference.KvCacheStorage KvCache { get; init; } = LongContext.Core.Inference.KvCacheStorage.ModelDtype;
     /// <summary>The id clients name; null = the model folder's name.</summary>
     public string? ModelId { get; init; }
 }

@@ -80,3 +80,40 @@ public class GraphedDecoderTests
     [Fact]
     public void Graphs_are_unavailable_on_the_cpu() => Assert.False(GraphedDecoder.GraphsAvailable(CPU));
 }
+
+/// <summary>The FP8 KV-cache option: half the bytes, and generation close to the model-dtype cache.</summary>
+public class Fp8KvCacheTests
+{
+    [Fact]
+    public void Fp8_cache_halves_memory_and_keeps_logits_close_through_prefill_decode_and_graph_steps()
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf", "models", "llama_default");
+        var config = ModelConfigLoader.Parse(File.ReadAllText(Path.Combine(dir, "config.json")), Path.Combine(dir, "config.json"));
+        using var model = ModelLoader.Create(config, CPU, ScalarType.Float32);
+        using (var ckpt = SafetensorsCheckpoint.Open(dir))
+        using (no_grad())
+            ckpt.LoadInto(model.NamedTensors(), new CheckpointLoadOptions { AllowedUnexpected = ["lm_head.weight"] });
+        var backend = new SdpaAttentionBackend();
+        using var exact = new KvCache(config, 1, 64, ScalarType.Float32, CPU);
+        using var fp8 = new KvCache(config, 1, 64, ScalarType.Float32, CPU, KvCacheStorage.Fp8E4M3);
+        Assert.Equal(exact.Bytes / 4, fp8.Bytes);   // fp32 model here: 4 bytes → 1
+        var ids = tensor(Enumerable.Range(0, 40).Select(i => (long)((i * 37 + 5) % config.VocabSize)).ToArray()).unsqueeze(0);
+        using var _ = no_grad();
+        var a = model.Logits(model.Forward(ids, backend, exact)[0, -1]);
+        var b = model.Logits(model.Forward(ids, backend, fp8)[0, -1]);
+        // E4M3 keeps 3 mantissa bits: ~3.6% rms error per stored value, so logits move by a few per cent.
+        Assert.True(Rel(a, b) < 0.1, $"prefill logits rel. error {Rel(a, b):E2}");
+        Assert.Equal(a.argmax().item<long>(), b.argmax().item<long>());
+        using var decoder = new GraphedDecoder(model, fp8, useGraphs: false, bucket: 8);
+        int token = (int)a.argmax().item<long>();
+        for (int step = 0; step < 6; step++)
+        {
+            var want = model.Logits(model.Forward(tensor(new long[] { token }).unsqueeze(0), backend, exact)[0, -1]);
+            var got = decoder.Step(token);
+            Assert.True(Rel(want, got) < 0.1, $"decode step {step}: rel. error {Rel(want, got):E2}");
+            token = (int)want.argmax().item<long>();
+        }
+    }
+
+    static double Rel(Tensor want, Tensor got) => (got - want).norm().item<float>() / want.norm().item<float>();
+}
