@@ -78,7 +78,7 @@ public static class ExtendCommand
     static void Render(ExtendResult result, IAnsiConsole console)
     {
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var header in new[] { "Stage", "Length", "θ", "Steps", "Final loss", "Tokens/s", "NIAH", "" })
+        foreach (var header in new[] { "Stage", "Length", "θ", "Steps", "Final loss", "Tokens/s", "NIAH", "Note" })
             table.AddColumn(new TableColumn(header).RightAligned());
         foreach (var s in result.Stages)
         {
