@@ -35,7 +35,7 @@ public sealed class NeedleGrid
 
     private NeedleCase Build(int length, double depth, int depthIndex, int sample)
     {
-        var rng = new Random(HashCode.Combine(Seed, length, depthIndex, sample, 0xE7A1));
+        var rng = new Random(StableSeed.Of(Seed, length, depthIndex, sample, 0xE7A1));
         var (needleKey, needleValue) = (rng.Next(_vocab.KeyCount), _vocab.DrawValue(rng));
         var body = length - 2;                        // tokens before `Q key`
         var records = (body + 2) / 3;

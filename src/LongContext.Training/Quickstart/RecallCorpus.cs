@@ -64,7 +64,7 @@ public sealed class RecallCorpus : ITrainingDataSource
     /// <summary>Row <paramref name="index"/>: tokens and labels (label at a query's key = its value, else ignore).</summary>
     public (long[] Tokens, long[] Labels) Row(long index)
     {
-        var rng = new Random(HashCode.Combine(_seed, index, 0x5EC0));
+        var rng = new Random(StableSeed.Of(_seed, index, 0x5EC0));
         var l = SequenceLength;
         var tokens = new long[l];
         var labels = new long[l];

@@ -27,6 +27,16 @@ public class RecallDataTests
     }
 
     [Fact]
+    public void Rows_and_needle_prompts_are_the_same_in_every_process()
+    {
+        // Pinned values: seeds built with HashCode.Combine (randomised per process) made --seed runs irreproducible.
+        var row = new RecallCorpus(Vocab, 12, 1, seed: 7).Row(0).Tokens;
+        Assert.Equal("k46 v24 SEP k60 v23 SEP Q k46 v24 k55 v0 SEP", Vocab.Describe(row));
+        var grid = new NeedleGrid(Vocab, [16], [50.0], 1, seed: 11);
+        Assert.Equal("v49 SEP k33 v24 SEP k50 v54 SEP k7 v16 SEP k61 v59 SEP Q k7", Vocab.Describe(grid.Cell(0, 0)[0].Prompt));
+    }
+
+    [Fact]
     public void Each_row_binds_keys_to_fresh_values_so_no_association_carries_across_rows()
     {
         var corpus = new RecallCorpus(Vocab, 1024, 1, seed: 3);
