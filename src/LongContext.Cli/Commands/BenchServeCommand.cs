@@ -58,7 +58,7 @@ public static class BenchServeCommand
             }
             // Short cold and prefix-cached requests first: kernel selection (cuDNN builds a plan per new attention
             // shape), graph capture and allocator warm-up stay out of the measurements.
-            var warm = Enumerable.Range(0, 2048).Select(_ => random.Next(vocab)).ToArray();
+            var warm = Enumerable.Range(0, Math.Min(2048, lengths.Min())).Select(_ => random.Next(vocab)).ToArray();
             await Send(0, "warm-up", warm);
             await Send(0, "warm-up", warm.Concat(Enumerable.Range(0, extra).Select(_ => random.Next(vocab))).ToArray());
             results.Clear();
