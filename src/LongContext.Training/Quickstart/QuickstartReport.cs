@@ -164,7 +164,10 @@ public static class QuickstartReport
             return "At this scale the larger θ alone already recovers full accuracy; the brief training adds nothing measurable here (it is still the step real extensions need, where θ alone is not enough).";
         if (thetaOnly >= after - 1)
             return "At this scale the larger θ alone recovers about as much as θ plus training; the brief training did not add measurable accuracy in this run.";
-        return $"At this scale raising θ already recovers most of the accuracy; the brief training consolidates it ({Pct(thetaOnly)} → {Pct(after)}).";
+        var before = r.Before.AtLength(lx);
+        if (thetaOnly - before >= (after - before) / 2)
+            return $"At this scale raising θ already recovers most of the accuracy; the brief training consolidates it ({Pct(thetaOnly)} → {Pct(after)}).";
+        return $"Here θ alone recovers less than half of the gain; the brief training does most of the work ({Pct(thetaOnly)} → {Pct(after)}).";
     }
 
     private static string RuleDescription(ThetaChoice c, int l0, int lx, int headDim) => c switch
