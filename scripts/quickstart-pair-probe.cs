@@ -11,9 +11,9 @@ using static TorchSharp.torch;
 // Pair-token recall: tokens 3.. = pair(k,v) (K keys x V values), then query tokens Q_k. Label at Q_k = pair(k, v_row(k)).
 torch.set_num_threads(2);
 int K = 24, V = 8; int qBase = 3 + K * V; int vocabSize = qBase + K;
-var vocab = new RecallVocabulary { KeyCount = vocabSize - 3 - 1, ValueCount = 1 };
+// This probe keeps its own token layout (3 unused specials first); the quickstart's RecallVocabulary now has no specials but PAD.
 var o = QuickstartOptions.Default with { Layers = int.Parse(args[0]) };
-var cfg = QuickstartRunner.ModelConfigFor(o, vocab);
+var cfg = QuickstartRunner.ModelConfigFor(o, new RecallVocabulary { KeyCount = K, ValueCount = V }) with { VocabSize = vocabSize };
 using var model = ModelLoader.CreateRandom(cfg, CPU, ScalarType.Float32, 1);
 foreach (var p in model.parameters()) p.requires_grad = true;
 var rng = new Random(5);

@@ -17,9 +17,9 @@ using static TorchSharp.torch;
 var arrow = args[0] == "1"; var unique = args[1] == "1"; int keys = int.Parse(args[2]); double lr = double.Parse(args[3]);
 int steps = int.Parse(args[4]); int kvh = int.Parse(args[5]); torch.set_num_threads(int.Parse(args[6]));
 int values = keys;
-var vocab = new RecallVocabulary { KeyCount = keys + 1, ValueCount = values }; // key index `keys` used as ARROW
+var vocab = new RecordVocab(keys + 1, values); // key index `keys` used as ARROW
 var o = QuickstartOptions.Default with { KeyValueHeads = kvh, Layers = (int)Program.E0("LAYERS", 2) };
-var cfg = QuickstartRunner.ModelConfigFor(o, vocab);
+var cfg = QuickstartRunner.ModelConfigFor(o, new RecallVocabulary()) with { VocabSize = vocab.Size };
 torch.manual_seed(1);
 using var model = Environment.GetEnvironmentVariable("INIT") is string ini ? (ini == "default" ? ModelLoader.Create(cfg, CPU, ScalarType.Float32) : ModelLoader.CreateRandom(cfg, CPU, ScalarType.Float32, 1, double.Parse(ini))) : ModelLoader.CreateRandom(cfg, CPU, ScalarType.Float32, 1);
 foreach (var (n, p) in model.named_parameters().Take(3)) Console.WriteLine($"{n} std {p.std().item<float>():F3}");
@@ -49,7 +49,7 @@ for (int step = 0; step < steps; step++)
 }
 sealed class P(Stopwatch sw) : IProgress<TrainingProgress> { public void Report(TrainingProgress p) { if (p.Step % 50 == 0) Console.WriteLine($"step {p.Step} loss {p.Loss:F3} acc {p.Accuracy:F3} {sw.Elapsed.TotalSeconds:F0}s"); } }
 
-sealed class Probe(RecallVocabulary v, int keys, int len, int batch, bool arrow, bool unique, double qrate) : ITrainingDataSource
+sealed class Probe(RecordVocab v, int keys, int len, int batch, bool arrow, bool unique, double qrate) : ITrainingDataSource
 {
     readonly Random rng = new(42);
     public int SequenceLength => len; public int BatchSize => batch;
@@ -72,7 +72,7 @@ sealed class Probe(RecallVocabulary v, int keys, int len, int batch, bool arrow,
             if (seen.Count > 0 && rng.NextDouble() < qrate)
             {
                 var k = seen[rng.Next(seen.Count)];
-                Put(RecallVocabulary.Query); Put(v.Key(k));
+                Put(RecordVocab.Query); Put(v.Key(k));
                 if (arrow) Put(v.Key(keys));
                 if (n < len) lab[n - 1] = v.Value(bind[k]);
                 Put(v.Value(bind[k]));
@@ -82,7 +82,7 @@ sealed class Probe(RecallVocabulary v, int keys, int len, int batch, bool arrow,
                 int k;
                 if (unique) { if (next == keys) { next = 0; seen.Clear(); for (int i = 0; i < keys; i++) bind[i] = rng.Next(v.ValueCount); } k = perm[next++]; seen.Add(k); }
                 else { k = rng.Next(keys); if (!seen.Contains(k)) seen.Add(k); }
-                if (Environment.GetEnvironmentVariable("REV") == "1") { Put(v.Value(bind[k])); Put(v.Key(k)); } else { Put(v.Key(k)); Put(v.Value(bind[k])); } Put(RecallVocabulary.Sep);
+                if (Environment.GetEnvironmentVariable("REV") == "1") { Put(v.Value(bind[k])); Put(v.Key(k)); } else { Put(v.Key(k)); Put(v.Value(bind[k])); } Put(RecordVocab.Sep);
             }
         }
         return (t, lab);
@@ -122,4 +122,14 @@ sealed class Pair(int len, int batch) : ITrainingDataSource
         }
         return new TrainingBatch(input, labels, pos, batch, len);
     }
+}
+
+/// <summary>The old record layout (PAD, SEP, Q, keys, values) this probe studies; the quickstart now uses pair tokens.</summary>
+sealed record RecordVocab(int KeyCount, int ValueCount)
+{
+    public const int Sep = 1;
+    public const int Query = 2;
+    public int Size => 3 + KeyCount + ValueCount;
+    public int Key(int i) => 3 + i;
+    public int Value(int i) => 3 + KeyCount + i;
 }

@@ -4,8 +4,10 @@ namespace LongContext.Training.Quickstart;
 /// The quickstart's needle-in-a-haystack grid for the toy recall model: context lengths × needle depths, a few
 /// prompts per cell. Every prompt comes from its own seed stream (seed, length, depth, sample), separate from the
 /// training rows': the needle's key and value are drawn at random for that prompt, so the answer exists only in the
-/// prompt (a model that ignores the context is right 1 time in <see cref="RecallVocabulary.ValueCount"/>).
-/// Distractor records use keys other than the needle's, so the needle key occurs exactly once before the question.
+/// prompt (a model that ignores the context but reads the question's key is right 1 time in
+/// <see cref="RecallVocabulary.ValueCount"/>). A prompt is <c>length − 1</c> pair tokens, the needle pair at the given
+/// depth and distractor pairs of the other keys (one value per key per prompt, as in training rows), then the query
+/// for the needle's key: the needle is the only pair with that key.
 /// </summary>
 public sealed class NeedleGrid
 {
@@ -37,31 +39,19 @@ public sealed class NeedleGrid
     {
         var rng = new Random(StableSeed.Of(Seed, length, depthIndex, sample, 0xE7A1));
         var (needleKey, needleValue) = (rng.Next(_vocab.KeyCount), _vocab.DrawValue(rng));
-        var body = length - 2;                        // tokens before `Q key`
-        var records = (body + 2) / 3;
-        var cut = records * 3 - body;                 // 0, 1 or 2 tokens cut from the left of the first record
-        var first = cut > 0 ? 1 : 0;                  // the needle goes into a whole record
-        var needleIndex = first + (int)Math.Round(depth / 100.0 * (records - 1 - first), MidpointRounding.AwayFromZero);
+        var body = length - 1;                        // tokens before the question
+        var needleAt = (int)Math.Round(depth / 100.0 * (body - 1), MidpointRounding.AwayFromZero);
         var binding = new int[_vocab.KeyCount];       // distractor keys keep one value per prompt, as in training rows
         for (var k = 0; k < binding.Length; k++) binding[k] = _vocab.DrawValue(rng);
-        var stream = new long[records * 3];
-        for (var r = 0; r < records; r++)
-        {
-            int key, value;
-            if (r == needleIndex) (key, value) = (needleKey, needleValue);
-            else
-            {
-                do key = rng.Next(_vocab.KeyCount); while (key == needleKey);
-                value = binding[key];
-            }
-            stream[r * 3] = _vocab.Key(key);
-            stream[r * 3 + 1] = _vocab.Value(value);
-            stream[r * 3 + 2] = RecallVocabulary.Sep;
-        }
         var prompt = new long[length];
-        Array.Copy(stream, cut, prompt, 0, body);
-        prompt[length - 2] = RecallVocabulary.Query;
-        prompt[length - 1] = _vocab.Key(needleKey);
-        return new NeedleCase(length, depth, sample, prompt, _vocab.Key(needleKey), _vocab.Value(needleValue), needleIndex * 3 - cut);
+        for (var i = 0; i < body; i++)
+        {
+            if (i == needleAt) { prompt[i] = _vocab.Pair(needleKey, needleValue); continue; }
+            int key;
+            do key = rng.Next(_vocab.KeyCount); while (key == needleKey);
+            prompt[i] = _vocab.Pair(key, binding[key]);
+        }
+        prompt[body] = _vocab.QueryFor(needleKey);
+        return new NeedleCase(length, depth, sample, prompt, prompt[body], _vocab.Pair(needleKey, needleValue), needleAt);
     }
 }

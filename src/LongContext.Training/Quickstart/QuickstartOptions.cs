@@ -27,23 +27,23 @@ public sealed record QuickstartOptions
     public int KeyValueHeads { get; init; } = 2;
     public double RopeTheta { get; init; } = 10000;
 
-    public int KeyCount { get; init; } = 64;
-    public int ValueCount { get; init; } = 64;
-    /// <summary>Chance that a query follows each record in training rows (<see cref="RecallCorpus"/>).</summary>
-    public double QueryRate { get; init; } = 0.5;
+    public int KeyCount { get; init; } = 24;
+    public int ValueCount { get; init; } = 8;
+    /// <summary>Chance that a position of a training row is a query (<see cref="RecallCorpus"/>).</summary>
+    public double QueryRate { get; init; } = 0.4;
 
-    public int PretrainMaxSteps { get; init; } = 1000;
+    public int PretrainMaxSteps { get; init; } = 400;
     public int PretrainBatch { get; init; } = 32;
-    public double PretrainLearningRate { get; init; } = 2e-3;
-    public int PretrainWarmup { get; init; } = 50;
-    /// <summary>Pretraining stops once the smoothed loss is below this (recall learned).</summary>
-    public double PretrainStopLoss { get; init; } = 0.02;
+    public double PretrainLearningRate { get; init; } = 1e-3;
+    public int PretrainWarmup { get; init; } = 30;
+    /// <summary>Pretraining stops once the smoothed loss is below this; null (default) = always <see cref="PretrainMaxSteps"/>.</summary>
+    public double? PretrainStopLoss { get; init; }
 
     public ThetaChoice Theta { get; init; } = ThetaChoice.ScalingLaw;
-    public int ExtendSteps { get; init; } = 300;
+    public int ExtendSteps { get; init; } = 200;
     public int ExtendBatch { get; init; } = 4;
     public double ExtendLearningRate { get; init; } = 1e-3;
-    public int ExtendWarmup { get; init; } = 30;
+    public int ExtendWarmup { get; init; } = 20;
 
     /// <summary>Evaluation lengths as multiples of L₀ (L₀/2 … 8·L₀ by default).</summary>
     public IReadOnlyList<double> EvalLengthMultiples { get; init; } = [0.5, 1, 2, 4, 8];
@@ -72,8 +72,8 @@ public sealed record QuickstartOptions
         ExtensionFactor = 4,
         HiddenSize = 32,
         IntermediateSize = 64,
-        KeyCount = 32,
-        ValueCount = 16,
+        KeyCount = 8,
+        ValueCount = 4,
         PretrainMaxSteps = 40,
         PretrainBatch = 8,
         PretrainWarmup = 5,

@@ -74,20 +74,22 @@ public static class QuickstartReport
           "It shows the mechanics of context extension (RoPE θ and a short long-sequence training stage), not what a real LLM does.");
         L($"- **Model:** Llama architecture (RMSNorm, SwiGLU MLP, RoPE, grouped-query attention): {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, " +
           $"{c.NumAttentionHeads} query / {c.NumKeyValueHeads} KV heads of dim {c.HeadDim}, MLP {c.IntermediateSize}, vocabulary {c.VocabSize}; fp32, random init (seed {o.Seed}).");
-        L($"- **Data (embedded, generated from seed {o.Seed}):** an associative-recall language over {v.KeyCount} key tokens and {v.ValueCount} value tokens. " +
-          "A record is `key value SEP`; a query is `Q key value`, asking for the value of the latest record with that key earlier in the sequence. " +
-          "The loss is taken only on query answers.");
-        L($"- **Evaluation (needle in a haystack):** each prompt is exactly *length* tokens of distractor records with one needle record `key value SEP` at the given depth " +
-          "(0% = start, 100% = just before the question) and the question `Q key` at the end; a prompt counts as correct when the model's greedy next token is the needle's value. " +
-          $"{o.EvalSamplesPerCell} prompts per cell.");
+        L($"- **Data (embedded, generated from seed {o.Seed}):** an associative-recall language over {v.KeyCount} keys × {v.ValueCount} values. " +
+          "Each record is a single *pair token* `(k,v)`; a *query token* `Q_k` asks for the pair token of key k seen earlier in the sequence. " +
+          "Each row binds every key to one random value, fresh per row. The loss is taken only on query answers. " +
+          "A pair token (rather than `key value SEP` records) makes recall a one-layer content lookup; the record format needs a two-layer induction circuit " +
+          "that this model does not form in a CPU budget (docs/quickstart.md, \"Why pair tokens\").");
+        L($"- **Evaluation (needle in a haystack):** each prompt is exactly *length* tokens: distractor pairs of other keys with one needle pair at the given depth " +
+          "(0% = start, 100% = just before the question) and the question `Q_k` for the needle's key at the end; a prompt counts as correct when the model's greedy next token " +
+          $"(over the whole vocabulary) is the needle pair. {o.EvalSamplesPerCell} prompts per cell.");
         L($"- **No training on the needles:** every needle's key and value are drawn at random for its prompt from the evaluation seed stream (seed {o.EvalSeed}), " +
-          $"which never produces training rows (those come from seed {o.Seed}), and training draws a fresh random value for every record, so no key-value association " +
-          $"carries from training into a prompt: the answer exists only in the prompt. A model that ignored the context would be right 1 time in {v.ValueCount} ({100.0 / v.ValueCount:0.#}%).");
+          $"which never produces training rows (those come from seed {o.Seed}), and training draws a fresh value for every key in every row, so no key-value association " +
+          $"carries from training into a prompt: the answer exists only in the prompt. A model that read the question's key but ignored the context would be right 1 time in {v.ValueCount} ({100.0 / v.ValueCount:0.#}%).");
         L();
         L("## Before extension");
         L();
         L($"Pretrained {r.Pretrain.Steps} steps × {o.PretrainBatch} sequences × {l0} tokens (AdamW, peak lr {Num(o.PretrainLearningRate)}, {o.PretrainWarmup} warmup steps, cosine decay" +
-          (r.Pretrain.StoppedEarly ? $"; stopped early when the smoothed loss fell below {Num(o.PretrainStopLoss)}" : "") +
+          (r.Pretrain.StoppedEarly ? $"; stopped early when the smoothed loss fell below {Num(o.PretrainStopLoss ?? 0)}" : "") +
           $"); final loss {r.Pretrain.FinalLoss:0.0000}, answer accuracy on the last batch {Pct(100 * r.Pretrain.FinalAccuracy)}. RoPE θ = {Num(r.ThetaBefore)}.");
         L();
         L($"![before]({BeforeHeatmap}.png)");
@@ -99,8 +101,8 @@ public static class QuickstartReport
         L($"- **θ:** {Num(r.ThetaBefore)} → {Num(r.ThetaAfter)} by the {RuleDescription(o.Theta, l0, lx, c.HeadDim)}. Weights are unchanged; only `rope_theta` " +
           $"(and `max_position_embeddings` {l0} → {lx}) change in the config.");
         L($"- **Training:** {r.Extend.Steps} steps × {o.ExtendBatch} sequences × {lx} tokens (AdamW, peak lr {Num(o.ExtendLearningRate)}, {o.ExtendWarmup} warmup steps, cosine decay); " +
-          $"final loss {r.Extend.FinalLoss:0.0000}. Fresh rows of the same generator (seed {o.Seed + 1}), so still no reserved pairs.");
-        L($"- θ alone, before this training, gave {Pct(r.ThetaOnlyAccuracyAtExtended)} at {lx} tokens.");
+          $"final loss {r.Extend.FinalLoss:0.0000}. Fresh rows of the same generator (seed {o.Seed + 1}), never the evaluation stream.");
+        L($"- **θ alone** (raised, no training yet) gave {Pct(r.ThetaOnlyAccuracyAtExtended)} at {lx} tokens. " + ThetaOnlyNote(r));
         L();
         L("## After extension");
         L();
@@ -143,14 +145,29 @@ public static class QuickstartReport
         var beyond = r.Before.Lengths.Where(l => l > l0).Select(r.Before.AtLength).DefaultIfEmpty(double.NaN).Min();
         var afterLong = r.After.AtLength(lx);
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"Pretrained at {l0} tokens, the model finds the needle {Pct(within)} of the time or better up to {l0} tokens, but its accuracy drops to {Pct(beyond)} beyond: ");
+        sb.Append(CultureInfo.InvariantCulture, $"Pretrained at {l0} tokens, the model finds the needle in at least {Pct(within)} of the prompts up to {l0} tokens, but its accuracy drops as low as {Pct(beyond)} beyond: ");
         sb.Append("RoPE rotations at distances it never saw confuse its attention. ");
-        sb.Append(CultureInfo.InvariantCulture, $"Raising θ and training {r.Extend.Steps} steps at {lx} tokens brings accuracy at {lx} tokens to {Pct(afterLong)}");
+        sb.Append(CultureInfo.InvariantCulture, $"Raising θ (alone: {Pct(r.ThetaOnlyAccuracyAtExtended)} at {lx} tokens) and training {r.Extend.Steps} steps at {lx} tokens brings accuracy at {lx} tokens to {Pct(afterLong)}");
         sb.Append(afterLong >= 95 ? " — the context was extended ×" + r.Options.ExtensionFactor + "." : afterLong > r.Before.AtLength(lx) + 20
             ? $" — much better, though short of the 95% this demo aims for; more extension steps would close the gap."
             : " — not a clear improvement in this run; see the settings above.");
         sb.Append(" Real extensions (e.g. Llama-3 8K → 1M) follow the same two moves at scale: a larger θ, then training on long sequences.");
         return sb.ToString();
+    }
+
+    private static string ThetaOnlyNote(QuickstartResult r)
+    {
+        var lx = r.Options.ExtendedLength;
+        var thetaOnly = r.ThetaOnlyAccuracyAtExtended;
+        var after = r.After.AtLength(lx);
+        if (thetaOnly >= 99.95 && after >= 99.95)
+            return "At this scale the larger θ alone already recovers full accuracy; the brief training adds nothing measurable here (it is still the step real extensions need, where θ alone is not enough).";
+        if (thetaOnly >= after - 1)
+            return "At this scale the larger θ alone recovers about as much as θ plus training; the brief training did not add measurable accuracy in this run.";
+        var before = r.Before.AtLength(lx);
+        if (thetaOnly - before >= (after - before) / 2)
+            return $"At this scale raising θ already recovers most of the accuracy; the brief training consolidates it ({Pct(thetaOnly)} → {Pct(after)}).";
+        return $"Here θ alone recovers less than half of the gain; the brief training does most of the work ({Pct(thetaOnly)} → {Pct(after)}).";
     }
 
     private static string RuleDescription(ThetaChoice c, int l0, int lx, int headDim) => c switch

@@ -14,7 +14,7 @@ namespace LongContext.Training.Quickstart;
 /// </summary>
 public sealed class QuickstartRunner(IQuickstartTrainer? trainer = null)
 {
-    private readonly IQuickstartTrainer _trainer = trainer ?? new AdamWQuickstartTrainer();
+    private readonly IQuickstartTrainer _trainer = trainer ?? new ProjectQuickstartTrainer();
     private readonly IAttentionBackend _backend = new SdpaAttentionBackend();
 
     /// <summary>The toy model: a Llama (RMSNorm, SwiGLU, RoPE, GQA) sized by the options, from the `tiny` preset.</summary>

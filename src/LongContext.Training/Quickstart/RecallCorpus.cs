@@ -5,10 +5,9 @@ namespace LongContext.Training.Quickstart;
 /// <summary>
 /// The quickstart's embedded training corpus: endless synthetic associative-recall sequences generated from a seed.
 /// Each row binds every key to a random value (fresh per row, so no association carries across rows) and is a stream
-/// of records `key value SEP` with queries `Q key value` mixed in; a query asks for a key seen earlier in the row,
-/// chosen uniformly among the keys seen so far (so the distance to the answer spans the whole row). Labels mark the
-/// positions whose next token can be recalled from the context: every query key, and every record key that already
-/// occurred earlier in the row (its value is the same). Nothing else carries a label, so the loss measures recall alone.
+/// of pair tokens `(k,v)` with query tokens `Q_k` mixed in; a query asks for a key seen earlier in the row, chosen
+/// uniformly among the keys seen so far (so the distance to the answer spans the whole row). The label at a query is
+/// the row's pair token for that key; nothing else carries a label, so the loss measures recall alone.
 /// <para>
 /// Row <c>i</c> of epoch <c>e</c> is a pure function of (seed, e, i), so the source is resumable from any
 /// <see cref="DataCursor"/> (epochs have <see cref="long.MaxValue"/> rows; the epoch stays 0).
@@ -20,8 +19,8 @@ public sealed class RecallCorpus : ITrainingDataSource
     private readonly int _seed;
     private long _next;
 
-    /// <param name="queryRate">Chance that a query follows each record once the row has unqueried keys.</param>
-    public RecallCorpus(RecallVocabulary vocab, int sequenceLength, int batchSize, int seed, double queryRate = 0.35)
+    /// <param name="queryRate">Chance that a position is a query once the row has seen a key.</param>
+    public RecallCorpus(RecallVocabulary vocab, int sequenceLength, int batchSize, int seed, double queryRate = 0.4)
     {
         ArgumentNullException.ThrowIfNull(vocab);
         if (sequenceLength < 8) throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, "sequences need at least 8 tokens.");
@@ -61,7 +60,7 @@ public sealed class RecallCorpus : ITrainingDataSource
         return new TrainingBatch(input, labels, positions, BatchSize, l);
     }
 
-    /// <summary>Row <paramref name="index"/>: tokens and labels (label at a query's key = its value, else ignore).</summary>
+    /// <summary>Row <paramref name="index"/>: tokens and labels (label at a query = the row's pair for its key, else ignore).</summary>
     public (long[] Tokens, long[] Labels) Row(long index)
     {
         var rng = new Random(StableSeed.Of(_seed, index, 0x5EC0));
@@ -73,35 +72,21 @@ public sealed class RecallCorpus : ITrainingDataSource
         for (var k = 0; k < binding.Length; k++) binding[k] = _vocab.DrawValue(rng);
         var seenSet = new HashSet<int>();
         var seen = new List<int>();                  // keys seen in this row
-        var n = 0;
-        while (n < l)
+        for (var i = 0; i < l; i++)
         {
             if (seen.Count > 0 && rng.NextDouble() < QueryRate)
             {
                 var key = seen[rng.Next(seen.Count)];
-                var value = _vocab.Value(binding[key]);
-                Put(tokens, ref n, RecallVocabulary.Query);
-                if (n < l) labels[n] = value;
-                Put(tokens, ref n, _vocab.Key(key));
-                Put(tokens, ref n, value);
+                tokens[i] = _vocab.QueryFor(key);
+                labels[i] = _vocab.Pair(key, binding[key]);
             }
             else
             {
                 var key = rng.Next(_vocab.KeyCount);
-                var value = binding[key];
                 if (seenSet.Add(key)) seen.Add(key);
-                else if (n < l) labels[n] = _vocab.Value(value);
-                Put(tokens, ref n, _vocab.Key(key));
-                Put(tokens, ref n, _vocab.Value(value));
-                Put(tokens, ref n, RecallVocabulary.Sep);
+                tokens[i] = _vocab.Pair(key, binding[key]);
             }
         }
         return (tokens, labels);
-    }
-
-    private static void Put(long[] tokens, ref int n, long token)
-    {
-        if (n < tokens.Length) tokens[n] = token;
-        n++;
     }
 }

@@ -6,12 +6,12 @@ public class NeedleEvaluatorTests
 {
     private static readonly RecallVocabulary Vocab = new();
 
-    /// <summary>Looks back at most <paramref name="window"/> tokens for the record with the asked key.</summary>
+    /// <summary>Looks back at most <paramref name="window"/> tokens for the pair with the asked key.</summary>
     private static Func<IReadOnlyList<long[]>, long[]> Oracle(int window) => prompts => prompts.Select(p =>
     {
-        var key = p[^1];
-        for (var i = p.Length - 3; i >= Math.Max(0, p.Length - window); i--)
-            if (p[i] == key && i + 1 < p.Length - 2) return p[i + 1];
+        var key = Vocab.KeyOf(p[^1]);
+        for (var i = p.Length - 2; i >= Math.Max(0, p.Length - 1 - window); i--)
+            if (Vocab.IsPair(p[i]) && Vocab.KeyOf(p[i]) == key) return p[i];
         return (long)RecallVocabulary.Pad;
     }).ToArray();
 

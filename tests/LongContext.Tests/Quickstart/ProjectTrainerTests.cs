@@ -1,0 +1,53 @@
+using LongContext.Core.Attention;
+using LongContext.Core.Model;
+using LongContext.Training.Quickstart;
+using TorchSharp;
+using static TorchSharp.torch;
+using CrossEntropyLoss = LongContext.Training.Trainer.CrossEntropyLoss;
+using DeviceBatch = LongContext.Training.Trainer.DeviceBatch;
+
+namespace LongContext.Tests.Quickstart;
+
+/// <summary>The quickstart driven through the project's Trainer.TrainStep.</summary>
+public class ProjectTrainerTests
+{
+    private static readonly QuickstartOptions O = QuickstartOptions.Fast;
+    private static readonly RecallVocabulary Vocab = new() { KeyCount = O.KeyCount, ValueCount = O.ValueCount };
+
+    [Fact]
+    public void Answer_loss_sum_over_predicted_tokens_equals_the_stand_in_trainers_mean_loss()
+    {
+        using var model = ModelLoader.CreateRandom(QuickstartRunner.ModelConfigFor(O, Vocab), CPU, ScalarType.Float32, seed: 4, std: 0.2);
+        var host = new RecallCorpus(Vocab, 32, 4, seed: 3).Next();
+        var backend = new SdpaAttentionBackend();
+        long[] shape = [host.BatchSize, host.SequenceLength];
+        var batch = new DeviceBatch(tensor(host.InputIds, shape), tensor(host.Labels, shape), tensor(host.PositionIds, shape), host);
+        var (sum, accuracy) = ProjectQuickstartTrainer.AnswerLossSum(model, batch, backend);
+        var (mean, expectedAccuracy) = new AdamWQuickstartTrainer(backend).Loss(model, host);
+        Assert.Equal(mean.item<float>(), sum.item<float>() / host.PredictedTokens, 4);
+        Assert.Equal(expectedAccuracy, accuracy, 6);
+        // The trainer's own full-vocabulary cross-entropy gives the same sum.
+        Assert.Equal(new CrossEntropyLoss().LossSum(model, batch, backend).item<float>(), sum.item<float>(), 2);
+    }
+
+    [Fact]
+    public void Trainer_steps_lower_the_recall_loss_and_leave_no_files_behind()
+    {
+        using var model = ModelLoader.CreateRandom(QuickstartRunner.ModelConfigFor(O, Vocab), CPU, ScalarType.Float32, seed: 2);
+        var before = Directory.GetDirectories(Path.GetTempPath(), "longctx-quickstart-trainer-*").Length;
+        var steps = new List<TrainingProgress>();
+        var run = new ProjectQuickstartTrainer().Train(model, new RecallCorpus(Vocab, 32, 8, seed: 1),
+            new TrainingSchedule { MaxSteps = 40, PeakLearningRate = 3e-3, WarmupSteps = 5 }, new Inline(steps.Add), CancellationToken.None);
+        Assert.Equal(40, run.Steps);
+        Assert.Equal(Enumerable.Range(1, 40), steps.Select(s => s.Step));
+        Assert.Equal(3e-3 / 5, steps[0].LearningRate, 9);
+        Assert.InRange(run.FinalAccuracy, 0, 1);
+        Assert.True(run.Losses.Take(5).Average() > run.Losses.TakeLast(5).Average() + 0.2, string.Join(", ", run.Losses));
+        Assert.Equal(before, Directory.GetDirectories(Path.GetTempPath(), "longctx-quickstart-trainer-*").Length);
+    }
+
+    private sealed class Inline(Action<TrainingProgress> a) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => a(value);
+    }
+}
