@@ -5,12 +5,8 @@ using LongContext.Core.Tokenization;
 
 namespace LongContext.Tests.Ask;
 
-/// <summary>Runs alone (after the parallel tests): the tests swap Console.Out/Error, which other CLI tests write to.</summary>
-[CollectionDefinition("AskConsole", DisableParallelization = true)]
-public class AskConsoleCollection;
-
 /// <summary>`longctx ask` through the CLI entry point: --files-only, an OpenAI-compatible stub (streaming or not), the local engine.</summary>
-[Collection("AskConsole")]
+[Collection(CliCollection.Name)]
 public class AskCommandTests
 {
     private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)

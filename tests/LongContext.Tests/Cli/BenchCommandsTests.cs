@@ -5,7 +5,7 @@ using LongContext.Training.Data;
 namespace LongContext.Tests.Cli;
 
 /// <summary>The GPU benchmarks' CPU paths at tiny sizes, so the commands cannot rot between GPU runs.</summary>
-[Collection("Console")]
+[Collection(CliCollection.Name)]
 public class BenchCommandsTests
 {
     static async Task<(int Code, string Out)> Run(params string[] args)

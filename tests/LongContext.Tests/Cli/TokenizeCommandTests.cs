@@ -5,7 +5,7 @@ using Spectre.Console.Testing;
 
 namespace LongContext.Tests.Cli;
 
-[Collection("Console")]
+[Collection(CliCollection.Name)]
 public class TokenizeCommandTests
 {
     private static async Task<(int Code, string Stdout)> Run(params string[] args)

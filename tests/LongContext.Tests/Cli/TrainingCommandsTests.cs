@@ -12,7 +12,7 @@ namespace LongContext.Tests.Cli;
 /// `longctx pretrain` and `longctx extend` end to end on the CPU with the tiny fixture model and tokenizer:
 /// exports load, configs carry the stage θ and length, reruns skip or resume, --json parses.
 /// </summary>
-[Collection("Console")]
+[Collection(CliCollection.Name)]
 public class TrainingCommandsTests
 {
     static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");

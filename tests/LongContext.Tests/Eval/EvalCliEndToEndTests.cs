@@ -7,7 +7,7 @@ using LongContext.Eval.Runs;
 namespace LongContext.Tests.Eval;
 
 /// <summary>Runs `longctx eval ...` through the CLI entry point against a local OpenAI-compatible stub.</summary>
-[Collection(EvalBackendFactories.Collection)]
+[Collection(CliCollection.Name)]
 public class EvalCliEndToEndTests
 {
     static EvalCliEndToEndTests()

@@ -11,7 +11,7 @@ namespace LongContext.Tests.Eval;
 /// fixture model): the machinery end to end — reports, plots, JSONL, and resume after a kill. The random model scores
 /// about 0; scores are not checked.
 /// </summary>
-[Collection(EvalBackendFactories.Collection)]
+[Collection(CliCollection.Name)]
 public class EvalInProcessEndToEndTests
 {
     static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
@@ -152,11 +152,4 @@ public class EvalInProcessEndToEndTests
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
         Assert.True(File.Exists(Path.Combine(dir, "summary.json")));
     }
-}
-
-/// <summary>Tests that replace the process-wide <see cref="EvalBackends"/> factories run one at a time.</summary>
-[CollectionDefinition(Collection)]
-public sealed class EvalBackendFactories
-{
-    public const string Collection = "EvalBackends";
 }

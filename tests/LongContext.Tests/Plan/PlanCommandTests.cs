@@ -3,7 +3,7 @@ using LongContext.Cli;
 
 namespace LongContext.Tests.Plan;
 
-[Collection("Console")]
+[Collection(CliCollection.Name)]
 public class PlanCommandTests
 {
     private static async Task<(int Code, string Out, string Err)> Run(params string[] args)

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace LongContext.Tests.Quickstart;
 
+[Collection(CliCollection.Name)]
 public class QuickstartTests
 {
     [Fact]

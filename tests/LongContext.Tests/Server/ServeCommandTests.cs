@@ -4,6 +4,7 @@ using LongContext.Cli;
 
 namespace LongContext.Tests.Server;
 
+[Collection(CliCollection.Name)]
 public class ServeCommandTests
 {
     static int FreePort()
