@@ -5,6 +5,8 @@ using System.Text.Json;
 namespace LongContext.Tests.Server;
 
 /// <summary>Many clients at once against a queue of 8: every request is answered or refused with 429, nothing breaks.</summary>
+// Timing-sensitive (disconnects, queue limits, cached-vs-cold speed): runs alone, not beside the parallel tests.
+[Collection(CliCollection.Name)]
 public sealed class ConcurrencyTests(ServerFixture f) : IClassFixture<ServerFixture>
 {
     [Fact]

@@ -6,6 +6,8 @@ using Xunit.Abstractions;
 namespace LongContext.Tests.Server;
 
 /// <summary>Prefix reuse of KV caches: exactly a cold run's tokens, and faster when a long prefix is shared.</summary>
+// Timing-sensitive (disconnects, queue limits, cached-vs-cold speed): runs alone, not beside the parallel tests.
+[Collection(CliCollection.Name)]
 public sealed class PrefixCacheTests(ITestOutputHelper output) : IDisposable
 {
     readonly EngineSession session = TinyModel.Open();
