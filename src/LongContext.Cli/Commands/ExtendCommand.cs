@@ -4,6 +4,7 @@ using LongContext.Core.Inference;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Niah;
 using LongContext.Training.Plan;
+using LongContext.Training.Lora;
 using LongContext.Training.Recipes;
 using Spectre.Console;
 using TorchSharp;
@@ -30,12 +31,14 @@ public static class ExtendCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end of a stage)", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Seed of the data order", DefaultValueFactory = _ => 0 };
         var niahDepths = new Option<int>("--niah-depths") { Description = "Needle depths of the quick NIAH at each stage's length (0 skips it)", DefaultValueFactory = _ => 5 };
-        var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank on the attention projections (merged into the export) instead of all weights" };
+        var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank (alpha 2·rank; merged into the export) instead of all weights" };
+        var loraTargets = new Option<string?>("--lora-targets") { Description = "Projections with adapters, e.g. q_proj,k_proj,v_proj,o_proj (default) or add gate_proj,up_proj,down_proj" };
+        var loraTrainable = new Option<string?>("--lora-trainable") { Description = "Base parameters that stay trainable with LoRA, as in LongLoRA: embed, norm, lm_head (e.g. embed,norm)" };
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
 
         var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH.");
-        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, niahDepths, loraRank, device, dtype })
+        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype })
             command.Options.Add(option);
 
         command.SetHandler(async (parse, ct) =>
@@ -62,6 +65,8 @@ public static class ExtendCommand
                 Seed = parse.GetValue(seed),
                 NiahDepths = parse.GetValue(niahDepths),
                 LoraRank = parse.GetValue(loraRank),
+                LoraTargets = parse.GetValue(loraTargets) is string targets ? LoraOptions.ParseList(targets) : null,
+                LoraTrainable = LoraOptions.ParseList(parse.GetValue(loraTrainable)),
             };
             var printer = new TrainingProgressPrinter(json);
             var progress = new Progress(printer);

@@ -31,6 +31,21 @@ public sealed record ExtendOptions
     /// <summary>Train LoRA adapters of this rank (alpha = 2·rank, attention projections) instead of all weights; null trains all.</summary>
     public int? LoraRank { get; init; }
 
+    /// <summary>With LoRA: the projections that get adapters (default q/k/v/o_proj; add gate/up/down_proj for the MLP).</summary>
+    public IReadOnlyList<string>? LoraTargets { get; init; }
+
+    /// <summary>With LoRA: base parameters that stay trainable, as LongLoRA trains embeddings and norms ("embed", "norm", "lm_head").</summary>
+    public IReadOnlyList<string> LoraTrainable { get; init; } = [];
+
+    /// <summary>The adapter settings for <see cref="LoraRank"/>.</summary>
+    public Lora.LoraOptions? LoraOptions()
+    {
+        if (LoraRank is not int rank) return null;
+        var options = new Lora.LoraOptions { Rank = rank, Alpha = 2.0 * rank, TargetModules = LoraTargets ?? Lora.LoraOptions.AttentionModules, Trainable = LoraTrainable };
+        options.Validate();
+        return options;
+    }
+
     public const int DefaultStepsPerStage = 100;
 
     public ExtendOptions Validate()
@@ -46,6 +61,8 @@ public sealed record ExtendOptions
         if (StepsPerStage is not null && TokensPerStage is not null) throw new ConfigException("give --steps-per-stage or --tokens-per-stage, not both.");
         if (BatchSize < 1) throw new ConfigException($"--batch {BatchSize}: must be at least 1.");
         if (LoraRank is < 1) throw new ConfigException($"--lora-rank {LoraRank}: must be at least 1 (leave it out to train all weights).");
+        if (LoraRank is null && (LoraTargets is not null || LoraTrainable.Count > 0)) throw new ConfigException("--lora-targets/--lora-trainable need --lora-rank.");
+        LoraOptions();
         if (NiahDepths < 0) throw new ConfigException($"--niah-depths {NiahDepths}: must be ≥ 0 (0 skips the NIAH check).");
         return this;
     }

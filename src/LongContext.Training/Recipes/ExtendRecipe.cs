@@ -87,10 +87,10 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                         model = Quickstart.QuickstartRunner.WithConfig(loaded, StageConfig(loaded.Config, thetas[i], length));
                     using var owned = model;
                     LoraAdapters? lora = null;
-                    if (options.LoraRank is int rank)
+                    if (options.LoraOptions() is { } loraOptions)
                     {
                         manual_seed(options.Seed + i); // adapter A init; a resume overwrites it with the checkpoint's
-                        lora = LoraAdapters.Apply(model, new LoraOptions { Rank = rank, Alpha = 2.0 * rank });
+                        lora = LoraAdapters.Apply(model, loraOptions);
                     }
                     var trainable = lora?.TrainableParameters.Select(p => p.Name).ToHashSet();
                     var training = new TrainingOptions

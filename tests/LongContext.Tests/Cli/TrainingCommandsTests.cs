@@ -199,4 +199,32 @@ public class TrainingCommandsTests
         Assert.True(before["model.layers.0.mlp.up_proj.weight"].allclose(after["model.layers.0.mlp.up_proj.weight"], rtol: 0, atol: 0));   // not a target
         Assert.False(before["model.layers.0.self_attn.q_proj.weight"].allclose(after["model.layers.0.self_attn.q_proj.weight"]));   // adapter merged
     }
+
+    [Fact]
+    public async Task Extend_with_lora_on_mlp_and_trainable_norms_updates_exactly_those()
+    {
+        var model = ModelDir();
+        var outDir = TempDir("extend-lora-longlora");
+        var (code, _, err) = await Run("extend", "--model", model, "--data", Corpus(), "--stages", "256", "--steps-per-stage", "2", "--lr", "1e-2",
+            "--lora-rank", "4", "--lora-targets", "gate_proj,up_proj,down_proj", "--lora-trainable", "norm", "--niah-depths", "0",
+            "--device", "cpu", "--out", outDir, "--json");
+        Assert.True(code == 0, err);
+        using var start = ModelLoader.Load(model, torch.CPU, torch.ScalarType.Float32);
+        using var extended = ModelLoader.Load(Path.Combine(outDir, "stage-256", "final"), torch.CPU, torch.ScalarType.Float32);
+        var (before, after) = (start.NamedTensors(), extended.NamedTensors());
+        bool Same(string name) => before[name].allclose(after[name], rtol: 0, atol: 0);
+        Assert.True(Same("model.embed_tokens.weight"));
+        Assert.True(Same("model.layers.0.self_attn.q_proj.weight"));        // attention is no target this time
+        Assert.False(Same("model.layers.0.mlp.up_proj.weight"));            // MLP adapters merged
+        Assert.False(Same("model.layers.0.input_layernorm.weight"));        // norms trained (LongLoRA)
+    }
+
+    [Fact]
+    public async Task Lora_options_without_a_rank_are_refused()
+    {
+        var (code, _, err) = await Run("extend", "--model", ModelDir(), "--data", Corpus(), "--stages", "256", "--lora-trainable", "norm",
+            "--device", "cpu", "--out", TempDir("extend-lora-bad"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--lora-rank", err);
+    }
 }
