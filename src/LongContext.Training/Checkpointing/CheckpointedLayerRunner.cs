@@ -26,6 +26,24 @@ public sealed class CheckpointedLayerRunner(bool offloadToHost = false, int? che
         set => checkpointedLayers = value is < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "checkpointed layers must be ≥ 0") : value;
     }
 
+    /// <summary>
+    /// An exception thrown while a layer was recomputed in backward. It cannot propagate from inside the autograd
+    /// engine's callback (the process would abort), so the backward stops producing gradients and the failure waits
+    /// here; <see cref="ThrowIfBackwardFailed"/> raises it once backward has returned.
+    /// </summary>
+    public Exception? BackwardFailure { get; internal set; }
+
+    /// <summary>Raises (and clears) a failure recorded during the last backward, e.g. CUDA out of memory.</summary>
+    public void ThrowIfBackwardFailed()
+    {
+        if (BackwardFailure is not { } failure) return;
+        BackwardFailure = null;
+        throw new LongContext.Core.LongContextException(
+            $"recomputing a checkpointed decoder layer in backward failed: {failure.Message}" +
+            (failure.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+                ? " — use a shorter sequence, --offload (layer inputs in host memory), or more GPUs." : ""));
+    }
+
     public Tensor Run(LlamaDecoderLayer layer, Tensor x, Tensor cos, Tensor sin, IAttentionBackend backend)
     {
         if (CheckpointedLayers is int n && layer.LayerIndex >= n)
@@ -35,7 +53,7 @@ public sealed class CheckpointedLayerRunner(bool offloadToHost = false, int? che
         var trainable = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToArray();
         if (!is_grad_enabled() || (!x.requires_grad && trainable.Length == 0))
             return layer.Forward(x, cos, sin, backend, null);
-        var call = new CheckpointCall(layer, backend, x.device, x.requires_grad, trainable, OffloadToHost);
+        var call = new CheckpointCall(layer, backend, x.device, x.requires_grad, trainable, OffloadToHost, this);
         var args = new object[4 + trainable.Length];
         (args[0], args[1], args[2], args[3]) = (call, x, cos, sin);
         trainable.CopyTo(args, 4);
@@ -45,7 +63,7 @@ public sealed class CheckpointedLayerRunner(bool offloadToHost = false, int? che
 
 /// <summary>What the backward needs to re-run one layer (non-tensor state of the autograd node).</summary>
 internal sealed record CheckpointCall(LlamaDecoderLayer Layer, IAttentionBackend Backend, Device Device,
-    bool InputRequiresGrad, Tensor[] Trainable, bool Offload);
+    bool InputRequiresGrad, Tensor[] Trainable, bool Offload, CheckpointedLayerRunner Runner);
 
 internal sealed class CheckpointFunction : autograd.SingleTensorFunction<CheckpointFunction>
 {
@@ -67,6 +85,29 @@ internal sealed class CheckpointFunction : autograd.SingleTensorFunction<Checkpo
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var call = (CheckpointCall)ctx.get_data("call");
+        // After one failure every later layer returns placeholder gradients at once: the step is lost either way.
+        if (call.Runner.BackwardFailure is not null) return Placeholders(call, gradOutput);
+        try { return Recompute(ctx, call, gradOutput); }
+        catch (Exception e)
+        {
+            call.Runner.BackwardFailure = e;
+            return Placeholders(call, gradOutput);
+        }
+    }
+
+    /// <summary>
+    /// Gradients of the right shapes that cost no memory (the engine needs defined tensors): the incoming gradient for
+    /// the layer input (same shape) and broadcast zeros for the parameters. Only used when the step is discarded.
+    /// </summary>
+    static List<Tensor> Placeholders(CheckpointCall call, Tensor gradOutput)
+    {
+        var result = new List<Tensor> { null!, call.InputRequiresGrad ? gradOutput.alias() : null!, null!, null! };
+        foreach (var p in call.Trainable) result.Add(zeros(1, p.dtype, p.device).expand(p.shape));
+        return result;
+    }
+
+    static List<Tensor> Recompute(autograd.AutogradContext ctx, CheckpointCall call, Tensor gradOutput)
+    {
         using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var x = saved[0].to(call.Device).detach().requires_grad_(call.InputRequiresGrad);

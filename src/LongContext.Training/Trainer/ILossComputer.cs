@@ -18,6 +18,9 @@ public interface ILossComputer
     /// mean over every predicted token of the step's micro-batches.
     /// </summary>
     Tensor LossSum(LlamaForCausalLM model, DeviceBatch batch, IAttentionBackend backend);
+
+    /// <summary>Called after each micro-batch's backward: raise what went wrong inside it (e.g. a failed recompute).</summary>
+    void AfterBackward() { }
 }
 
 /// <summary>One micro-batch on the model's device: ids, labels and positions [B, L] (int64).</summary>

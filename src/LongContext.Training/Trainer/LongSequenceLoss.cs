@@ -45,6 +45,9 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
         return ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, batch.Labels, chunkTokens).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Raises a failure of a checkpointed layer's recompute (e.g. CUDA out of memory) as a clear error.</summary>
+    public void AfterBackward() => runner.ThrowIfBackwardFailed();
+
     void PlanFromFirstStep(LlamaForCausalLM model, long sequenceLength)
     {
         planned = true;

@@ -225,6 +225,7 @@ public sealed class Trainer : IDisposable
             if (lossSum.numel() != 1)
                 throw new InvalidOperationException($"{_loss.GetType().Name}.LossSum returned shape [{string.Join(", ", lossSum.shape)}]; it must return a scalar (the summed loss).");
             (lossSum / (double)predicted).backward();
+            _loss.AfterBackward();
             sums.Add(lossSum.detach().to(ScalarType.Float64).MoveToOuterDisposeScope());
         }
         double total = stack(sums).sum().to(CPU).item<double>();

@@ -116,6 +116,24 @@ public class CheckpointedLayerRunnerTests
     }
 
     [Fact]
+    public void A_failing_recompute_is_reported_after_backward_instead_of_aborting_the_process()
+    {
+        using var scope = NewDisposeScope();
+        var model = Create(tied: false, layers: 2);
+        // Throw only when the layer runs with gradients on, i.e. in the backward's recompute (as a CUDA OOM would).
+        model.model.layers[1].mlp.register_forward_hook((_, _, output) =>
+            is_grad_enabled() ? throw new InvalidOperationException("CUDA out of memory (simulated)") : output);
+        var runner = new CheckpointedLayerRunner();
+        var (ids, labels) = Batch(model, 1, 7);
+        var hidden = model.Forward(ids, new SdpaAttentionBackend(), layerRunner: runner);
+        PlainLoss(model, hidden, labels).backward();                       // returns: the failure waits in the runner
+        var error = Assert.Throws<LongContext.Core.LongContextException>(runner.ThrowIfBackwardFailed);
+        Assert.Contains("out of memory", error.Message);
+        Assert.Contains("--offload", error.Message);
+        runner.ThrowIfBackwardFailed();                                     // cleared once raised
+    }
+
+    [Fact]
     public void Forward_keeps_no_graph_inside_layers_and_backward_recomputes_them()
     {
         using var scope = NewDisposeScope();
