@@ -33,7 +33,7 @@ public static class BenchCommand
         {
             var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
             var config = ModelPresets.Get(parse.GetValue(preset)!);
-            var dtype = dev.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+            var dtype = TorchRuntime.ResolveDtype(null, dev);
             using var model = ModelLoader.CreateRandom(config, dev, dtype);
             var backend = EngineSession.DefaultBackend(dev);
             var b = new InferenceBenchmark(model, backend);
@@ -106,7 +106,7 @@ public static class BenchCommand
         {
             var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
             var config = ModelPresets.Get(parse.GetValue(preset)!);
-            var dtype = dev.type == TorchSharp.DeviceType.CUDA ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+            var dtype = TorchRuntime.ResolveDtype(null, dev);
             using var model = ModelLoader.CreateRandom(config, dev, dtype);
             var backend = EngineSession.DefaultBackend(dev);
             string mode = parse.GetValue(checkpoint)!.Trim().ToLowerInvariant();

@@ -47,7 +47,7 @@ public static class ExtendCommand
             string deviceSpec = parse.GetValue(device)!;
             var dev = TorchRuntime.ResolveDevice(deviceSpec);
             var dtypeName = parse.GetValue(dtype);
-            var type = dtypeName is { } d ? TorchRuntime.ParseDtype(d) : dev.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+            var type = TorchRuntime.ResolveDtype(dtypeName, dev);
             var options = new ExtendOptions
             {
                 ModelDir = parse.GetValue(model)!,

@@ -48,7 +48,7 @@ public static class PretrainCommand
             };
             bool json = parse.GetValue(CliCommon.Json);
             var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
-            var type = parse.GetValue(dtype) is { } d ? TorchRuntime.ParseDtype(d) : dev.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+            var type = TorchRuntime.ResolveDtype(parse.GetValue(dtype), dev);
             var printer = new TrainingProgressPrinter(json);
             var recipe = new PretrainRecipe(dev, type, EngineSession.DefaultBackend(dev));
             var result = recipe.Run(new PretrainOptions

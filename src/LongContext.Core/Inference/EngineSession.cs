@@ -32,7 +32,7 @@ public sealed class EngineSession : IDisposable
     {
         if (!Directory.Exists(modelDir)) throw new ConfigException($"--model {modelDir}: no such folder (it should hold config.json, tokenizer.json and *.safetensors).");
         var dev = TorchRuntime.ResolveDevice(device);
-        var type = dtype is null ? (dev.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32) : TorchRuntime.ParseDtype(dtype);
+        var type = TorchRuntime.ResolveDtype(dtype, dev);
         var tokenizer = HfTokenizer.Load(modelDir);
         var model = ModelLoader.Load(modelDir, dev, type);
         return new EngineSession(model, tokenizer, DefaultBackend(dev), modelDir);
@@ -42,7 +42,7 @@ public sealed class EngineSession : IDisposable
     public static EngineSession CreateRandom(Config.ModelConfig config, string tokenizerDir, string device = "auto", string? dtype = null)
     {
         var dev = TorchRuntime.ResolveDevice(device);
-        var type = dtype is null ? (dev.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32) : TorchRuntime.ParseDtype(dtype);
+        var type = TorchRuntime.ResolveDtype(dtype, dev);
         var tokenizer = HfTokenizer.Load(tokenizerDir);
         var model = ModelLoader.CreateRandom(config, dev, type);
         return new EngineSession(model, tokenizer, DefaultBackend(dev), "random:" + config.ModelType);

@@ -67,4 +67,8 @@ public static class TorchRuntime
         "float16" or "fp16" or "f16" or "half" => ScalarType.Float16,
         _ => throw new ConfigException($"dtype '{name}': expected float32, bfloat16 or float16."),
     };
+
+    /// <summary>The named dtype, or the device's default when none is named: bfloat16 on CUDA, float32 on the CPU.</summary>
+    public static ScalarType ResolveDtype(string? name, Device device) =>
+        name is null ? (device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32) : ParseDtype(name);
 }
