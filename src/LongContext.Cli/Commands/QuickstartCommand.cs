@@ -19,11 +19,10 @@ public static class QuickstartCommand
         var extendLr = new Option<double?>("--extend-lr") { Description = "Peak learning rate of the extension" };
         var theta = new Option<string>("--theta") { Description = "θ rule for the extension: scaling-law (critical base) or ntk", DefaultValueFactory = _ => "scaling-law" };
         var seed = new Option<int?>("--seed") { Description = "Seed of the model initialisation and the training data" };
-        var trainerChoice = new Option<string>("--trainer") { Description = "Training loop: project (the project Trainer, Trainer.TrainStep) or adamw (the minimal stand-in)", DefaultValueFactory = _ => "project" };
         var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
 
         var command = new Command("quickstart", "Run the whole long-context recipe on a tiny model in minutes on a CPU: pretrain short, show NIAH failing beyond, raise θ, train long, show NIAH passing; writes report.md with heatmaps.");
-        foreach (var option in new Option[] { output, fast, pretrainSteps, extendSteps, extendBatch, extendLr, theta, seed, threads, trainerChoice })
+        foreach (var option in new Option[] { output, fast, pretrainSteps, extendSteps, extendBatch, extendLr, theta, seed, threads })
             command.Options.Add(option);
 
         command.SetHandler((parse, ct) =>
@@ -49,13 +48,7 @@ public static class QuickstartCommand
             var outDir = parse.GetValue(output)!;
             var json = parse.GetValue(CliCommon.Json);
             var console = CliCommon.Console;
-            IQuickstartTrainer trainer = parse.GetValue(trainerChoice)?.ToLowerInvariant() switch
-            {
-                "project" => new ProjectQuickstartTrainer(),
-                "adamw" => new AdamWQuickstartTrainer(),
-                var s => throw new ConfigException($"--trainer {s}: use project or adamw."),
-            };
-            var runner = new QuickstartRunner(trainer);
+            var runner = new QuickstartRunner();
 
             QuickstartResult result;
             if (json) result = runner.Run(o, null, ct);

@@ -6,8 +6,8 @@ namespace LongContext.Training.Quickstart;
 /// <summary>
 /// The one seam between the quickstart recipe and how a model is trained: run up to
 /// <see cref="TrainingSchedule.MaxSteps"/> optimizer steps of <paramref name="data"/> on <paramref name="model"/>
-/// (parameters already require gradients) and report each step. <see cref="ProjectQuickstartTrainer"/> (the default)
-/// drives the project's Trainer; <see cref="AdamWQuickstartTrainer"/> is a minimal stand-in loop.
+/// (parameters already require gradients) and report each step. <see cref="ProjectQuickstartTrainer"/> drives the
+/// project's Trainer.
 /// </summary>
 public interface IQuickstartTrainer
 {

@@ -45,19 +45,6 @@ public class QuickstartTests
     }
 
     [Fact]
-    public void Trainer_lowers_the_recall_loss_on_a_small_model()
-    {
-        var o = QuickstartOptions.Fast;
-        var vocab = new RecallVocabulary { KeyCount = o.KeyCount, ValueCount = o.ValueCount };
-        using var model = ModelLoader.CreateRandom(QuickstartRunner.ModelConfigFor(o, vocab), CPU, ScalarType.Float32, seed: 2);
-        foreach (var p in model.parameters()) p.requires_grad = true;
-        var run = new AdamWQuickstartTrainer().Train(model, new RecallCorpus(vocab, 32, 8, seed: 1),
-            new TrainingSchedule { MaxSteps = 40, PeakLearningRate = 3e-3, WarmupSteps = 5 }, null, CancellationToken.None);
-        Assert.Equal(40, run.Steps);
-        Assert.True(run.Losses.Take(5).Average() > run.Losses.TakeLast(5).Average() + 0.2, string.Join(", ", run.Losses));
-    }
-
-    [Fact]
     public async Task Fast_run_writes_report_heatmaps_and_summary_through_the_cli()
     {
         var dir = Path.Combine(Path.GetTempPath(), "longctx-quickstart-" + Guid.NewGuid().ToString("N")[..8]);
