@@ -37,7 +37,7 @@ double Needle(LlamaForCausalLM m, int len, int n)
         if (m.Logits(h[0, len - 1]).argmax().item<long>() == 3 + k * V + v) ok++; }
     return 100.0 * ok / n;
 }
-var tr = new AdamWQuickstartTrainer();
+var tr = new ProjectQuickstartTrainer();
 var sw = System.Diagnostics.Stopwatch.StartNew();
 tr.Train(model, new Src(Batch, 128, 32), new TrainingSchedule { MaxSteps = 400, PeakLearningRate = 1e-3, WarmupSteps = 30 }, null, CancellationToken.None);
 Console.WriteLine($"pretrain {sw.Elapsed.TotalSeconds:F0}s; needle acc 128/512/1024: {Needle(model, 128, 60)} / {Needle(model, 512, 60)} / {Needle(model, 1024, 60)}");

@@ -25,7 +25,13 @@ using var model = Environment.GetEnvironmentVariable("INIT") is string ini ? (in
 foreach (var (n, p) in model.named_parameters().Take(3)) Console.WriteLine($"{n} std {p.std().item<float>():F3}");
 foreach (var p in model.parameters()) p.requires_grad = true;
 ITrainingDataSource data = Environment.GetEnvironmentVariable("PAIR") == "1" ? new Pair(128, 32) : Environment.GetEnvironmentVariable("REPEAT") == "1" ? new Repeat(vocab.Size, 128, 32) : new Probe(vocab, keys, (int)Program.E0("LEN", 128), 32, arrow, unique, 0.5);
-var tr = new AdamWQuickstartTrainer();
+(Tensor Loss, double Accuracy) MeanLoss(TrainingBatch bt)
+{
+    long[] shape = [bt.BatchSize, bt.SequenceLength];
+    var batch = new LongContext.Training.Trainer.DeviceBatch(tensor(bt.InputIds, shape), tensor(bt.Labels, shape), tensor(bt.PositionIds, shape), bt);
+    var (sum, accuracy) = ProjectQuickstartTrainer.AnswerLossSum(model, batch, new LongContext.Core.Attention.SdpaAttentionBackend());
+    return (sum / (double)bt.PredictedTokens, accuracy);
+}
 double E(string n, double d) => double.TryParse(Environment.GetEnvironmentVariable(n), out var x) ? x : d;
 var ps = model.parameters().ToArray();
 using var opt = optim.AdamW(ps, lr: lr, beta1: 0.9, beta2: E("BETA2", 0.95), weight_decay: E("WD", 0));
@@ -36,11 +42,11 @@ for (int step = 0; step < steps; step++)
     var sched = new TrainingSchedule { MaxSteps = steps, PeakLearningRate = lr, WarmupSteps = warm, MinLearningRateFraction = 0.1 };
     foreach (var g in opt.ParamGroups) g.LearningRate = sched.LearningRate(step);
     var bt = data.Next();
-    var (loss, acc) = tr.Loss(model, bt);
+    var (loss, acc) = MeanLoss(bt);
     if (Environment.GetEnvironmentVariable("ALL") == "1") {
         var lab2 = new long[bt.Labels.Length]; Array.Fill(lab2, TrainingBatch.IgnoreIndex);
         for (int i = 0; i < lab2.Length; i++) if ((i + 1) % bt.SequenceLength != 0) lab2[i] = bt.InputIds[i + 1];
-        (loss, _) = tr.Loss(model, bt with { Labels = lab2 });
+        (loss, _) = MeanLoss(bt with { Labels = lab2 });
     }
     opt.zero_grad(); loss.backward();
     if (E("CLIP", 1) > 0) nn.utils.clip_grad_norm_(ps, E("CLIP", 1));
