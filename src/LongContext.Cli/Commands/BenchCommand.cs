@@ -117,14 +117,13 @@ public static class BenchCommand
                 _ when int.TryParse(mode, out int n) && n >= 0 => Math.Min(n, config.NumHiddenLayers),
                 _ => throw new ArgumentException($"--checkpointing {mode}: use all, none, auto or a layer count"),
             };
-            var loss = new LongSequenceLoss(parse.GetValue(chunk), layers, parse.GetValue(offload));
-            var bench = new TrainingBenchmark(model, backend, loss, parse.GetValue(peak) * 1e12);
+            LongSequenceLoss NewLoss() => new(parse.GetValue(chunk), layers, parse.GetValue(offload), autoCheckpointing: mode == "auto");
+            var bench = new TrainingBenchmark(model, backend, NewLoss, parse.GetValue(peak) * 1e12);
             bool json = parse.GetValue(CliCommon.Json);
             var results = new List<TrainMeasurement>();
             void Run(int length, int warm, int timed)
             {
-                var m = bench.Measure(length, warm, timed, autoCheckpointing: mode == "auto");
-                loss.CheckpointedLayers = layers;   // auto re-plans per length
+                var m = bench.Measure(length, warm, timed);
                 results.Add(m);
                 if (!json) Console.Error.WriteLine($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
             }
@@ -140,7 +139,7 @@ public static class BenchCommand
                 }
             }
             int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
-            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, loss.ChunkTokens, mode, loss.OffloadToHost, results, longest);
+            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest);
             if (json) CliCommon.WriteJson(report);
             else
             {

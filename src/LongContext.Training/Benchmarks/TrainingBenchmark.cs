@@ -18,12 +18,12 @@ public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianS
 /// would use at that length (<see cref="LongSequenceLoss"/>: checkpointed layers, chunked LM head). Comparable with
 /// bench/hf_train.py: a step is forward + backward + optimizer step at batch 1.
 /// </summary>
-public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, LongSequenceLoss loss, double? peakFlopsPerSecond)
+/// <param name="newLoss">A fresh loss per length: with auto checkpointing it plans from that length's first step.</param>
+public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, Func<LongSequenceLoss> newLoss, double? peakFlopsPerSecond)
 {
-    /// <param name="autoCheckpointing">Checkpoint as few layers as fit: the first warm-up step checkpoints all and
-    /// measures its peak, then <see cref="Plan.ActivationCheckpointPlan"/> picks the count (CUDA only).</param>
-    public TrainMeasurement Measure(int length, int warmupSteps, int timedSteps, long seed = 0, bool autoCheckpointing = false)
+    public TrainMeasurement Measure(int length, int warmupSteps, int timedSteps, long seed = 0)
     {
+        var loss = newLoss();
         var outDir = Path.Combine(Path.GetTempPath(), "longctx-bench-train-" + Guid.NewGuid().ToString("N")[..8]);
         var options = new TrainingOptions
         {
@@ -43,14 +43,9 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             var losses = new List<double>();
             var seconds = new List<double>();
             double? mfu = null;
-            if (autoCheckpointing && CudaMemory.DeviceMemory() is { } device)
-            {
-                loss.CheckpointedLayers = null;
-                losses.Add(trainer.TrainStep().Loss);
-                long peakAll = CudaMemory.Stats()?.PeakAllocated ?? 0;
-                loss.CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, length, peakAll, device.Total);
-                CudaMemory.ResetPeak();
-            }
+            // Auto checkpointing runs its first step with every layer checkpointed and plans from it: keep that
+            // step out of the warm-up count, so the warm-up and timed steps all run the planned layout.
+            if (loss.AutoCheckpointing) losses.Add(trainer.TrainStep().Loss);
             for (int i = 0; i < warmupSteps + timedSteps; i++)
             {
                 var m = trainer.TrainStep();
