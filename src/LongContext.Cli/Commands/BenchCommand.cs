@@ -96,7 +96,7 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 1 };
         var probeMax = new Option<string?>("--probe-max") { Description = "After the listed lengths, double the length until out of memory or this length (one step each, no warm-up), e.g. 256k" };
         var chunk = new Option<int>("--loss-chunk") { Description = "Tokens per LM-head + cross-entropy chunk", DefaultValueFactory = _ => 4096 };
-        var checkpoint = new Option<string>("--checkpointing") { Description = "Activation checkpointing: all (every layer), none, a layer count N (the first N), or auto (as few layers as fit the device, measured on the first step)", DefaultValueFactory = _ => "all" };
+        var checkpoint = new Option<string>("--checkpointing") { Description = "Activation checkpointing: all (every layer), none, a layer count N (the first N), or auto (as few layers as fit the device, measured on the first two steps)", DefaultValueFactory = _ => "all" };
         var offload = new Option<bool>("--offload") { Description = "Keep checkpointed layer inputs in host memory" };
         var peak = new Option<double>("--peak-tflops") { Description = "Peak bf16 TFLOP/s for MFU (H100 SXM dense: 989)", DefaultValueFactory = _ => 989 };
         var device = EngineOptions.Device();

@@ -43,9 +43,11 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             var losses = new List<double>();
             var seconds = new List<double>();
             double? mfu = null;
-            // Auto checkpointing runs its first step with every layer checkpointed and plans from it: keep that
-            // step out of the warm-up count, so the warm-up and timed steps all run the planned layout.
-            if (loss.AutoCheckpointing) losses.Add(trainer.TrainStep().Loss);
+            // Auto checkpointing runs its first step with every layer checkpointed, plans from it, and re-plans from
+            // the second: keep both steps out of the warm-up count, so the warm-up and timed steps all run the final
+            // layout (and the reported peak is that layout's: the loss resets the peak when it re-plans).
+            if (loss.AutoCheckpointing)
+                for (int i = 0; i < 2; i++) losses.Add(trainer.TrainStep().Loss);
             for (int i = 0; i < warmupSteps + timedSteps; i++)
             {
                 var m = trainer.TrainStep();

@@ -16,13 +16,15 @@ namespace LongContext.Training.Trainer;
 /// <see cref="Plan.ActivationCheckpointPlan"/> for choosing it from the device's memory.</param>
 /// <param name="autoCheckpointing">On CUDA, after the first micro-batch (every layer checkpointed) measure its peak
 /// memory and leave as many layers plain as fit (<see cref="Plan.ActivationCheckpointPlan"/>): each one skips a
-/// recompute. Off the GPU, or with offload, every layer stays checkpointed.</param>
+/// recompute. After the second, re-plan from the memory a plain layer was measured to take. From the third on the
+/// layout stays fixed. Off the GPU, or with offload, every layer stays checkpointed.</param>
 public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.DefaultChunkTokens, int? checkpointedLayers = null, bool offloadToHost = false,
     bool autoCheckpointing = false) : ILossComputer
 {
     readonly CheckpointedLayerRunner runner = new(offloadToHost, checkpointedLayers);
     bool planned = !autoCheckpointing || offloadToHost;
     int calls;
+    long peakAllCheckpointed;
 
     public bool AutoCheckpointing => autoCheckpointing;
 
@@ -38,7 +40,12 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
 
     public Tensor LossSum(LlamaForCausalLM model, DeviceBatch batch, IAttentionBackend backend)
     {
-        if (!planned && calls++ == 1) PlanFromFirstStep(model, batch.InputIds.shape[^1]);
+        if (!planned)
+        {
+            int call = calls++;
+            if (call == 1) PlanFromFirstStep(model, batch.InputIds.shape[^1]);
+            else if (call == 2) RefineFromSecondStep(model, batch.InputIds.shape[^1]);
+        }
         using var scope = NewDisposeScope();
         var layers = CheckpointedLayers == 0 ? null : runner;
         var hidden = model.Forward(batch.InputIds, backend, cache: null, positionIds: batch.PositionIds, layerRunner: layers);
@@ -50,8 +57,23 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
 
     void PlanFromFirstStep(LlamaForCausalLM model, long sequenceLength)
     {
+        if (model.Device.type != TorchSharp.DeviceType.CUDA || CudaMemory.Stats() is not { } stats || CudaMemory.DeviceMemory() is not { } device)
+        {
+            planned = true;
+            return;
+        }
+        peakAllCheckpointed = stats.PeakAllocated;
+        CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, sequenceLength, peakAllCheckpointed, device.Total);
+        planned = CheckpointedLayers == model.Config.NumHiddenLayers;   // nothing plain: nothing to measure
+        CudaMemory.ResetPeak();
+    }
+
+    void RefineFromSecondStep(LlamaForCausalLM model, long sequenceLength)
+    {
         planned = true;
-        if (model.Device.type != TorchSharp.DeviceType.CUDA || CudaMemory.Stats() is not { } stats || CudaMemory.DeviceMemory() is not { } device) return;
-        CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, sequenceLength, stats.PeakAllocated, device.Total);
+        if (CudaMemory.Stats() is not { } stats || CudaMemory.DeviceMemory() is not { } device || CheckpointedLayers is not int inPlan) return;
+        CheckpointedLayers = Plan.ActivationCheckpointPlan.Refine(model.Config, sequenceLength, peakAllCheckpointed, inPlan,
+            stats.PeakAllocated, device.Total);
+        CudaMemory.ResetPeak();
     }
 }

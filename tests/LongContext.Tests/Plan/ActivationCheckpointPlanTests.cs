@@ -35,4 +35,40 @@ public class ActivationCheckpointPlanTests
         Assert.Equal(OneB.NumHiddenLayers, ActivationCheckpointPlan.LayersToCheckpoint(OneB, 262144, 79_000_000_000, H100));
         Assert.Equal(0, ActivationCheckpointPlan.LayersToCheckpoint(OneB, 1024, 10_000_000_000, H100));
     }
+
+    [Fact]
+    public void Refine_uses_the_measured_cost_of_a_plain_layer()
+    {
+        // The H100 run at 32K: 40.6 GiB with every layer checkpointed, 60.2 GiB with 9 plain (7 checkpointed).
+        long gib = 1L << 30;
+        long all = (long)(40.6 * gib), withPlan = (long)(60.2 * gib);
+        long device = 81559L << 20;
+        int refined = ActivationCheckpointPlan.Refine(OneB, 32768, all, 7, withPlan, device);
+        long measured = (withPlan - all) / 9;
+        long plain = OneB.NumHiddenLayers - refined;
+        Assert.True(refined < 7, $"the measured 2.2 GiB per layer leaves room for more plain layers, got {refined} checkpointed");
+        Assert.True(all + plain * measured <= device * ActivationCheckpointPlan.Headroom, "the refined plan does not fit");
+        Assert.True(refined == 0 || all + (plain + 1) * measured > device * ActivationCheckpointPlan.Headroom, "one more plain layer would have fit");
+    }
+
+    [Fact]
+    public void Refine_checkpoints_more_when_a_plain_layer_costs_more_than_estimated()
+    {
+        long perLayer = ActivationCheckpointPlan.ExtraBytesPerPlainLayer(OneB, 32768);
+        long all = 40_000_000_000;
+        int first = ActivationCheckpointPlan.LayersToCheckpoint(OneB, 32768, all, H100);
+        int plain = OneB.NumHiddenLayers - first;
+        int refined = ActivationCheckpointPlan.Refine(OneB, 32768, all, first, all + plain * perLayer * 2, H100);
+        Assert.True(refined > first, $"layers twice as costly as estimated must checkpoint more than {first}, got {refined}");
+    }
+
+    [Fact]
+    public void Refine_keeps_the_plan_without_a_usable_measurement()
+    {
+        long all = 40_000_000_000;
+        // Nothing plain in the plan: no slope to measure.
+        Assert.Equal(OneB.NumHiddenLayers, ActivationCheckpointPlan.Refine(OneB, 32768, all, OneB.NumHiddenLayers, all + 1, H100));
+        // A peak that did not grow with the plain layers lay elsewhere (e.g. the optimizer step): keep the plan.
+        Assert.Equal(7, ActivationCheckpointPlan.Refine(OneB, 32768, all, 7, all + 1000, H100));
+    }
 }
