@@ -33,12 +33,55 @@ public static class FusedAttention
         if (!UsesNative(q, kernel)) return MathAttention.Forward(q, k, v, causal, scale);
         var (_, _, l, _, _, s, _) = MathAttention.Shapes(q, k, v);
         if (causal && l == 1) causal = false; // one query at the end sees every key
-        if (!causal || l == s) return NativeForward(q, k, v, causal, scale, kernel);
-        if (l > s) throw new ArgumentException($"causal attention with more queries ({l}) than keys ({s})");
+        if (l > s && causal) throw new ArgumentException($"causal attention with more queries ({l}) than keys ({s})");
+        if (!causal) return NativeForward(q, k, v, false, scale, kernel);
+        return CausalInBlocks(q, k, v, MaxCausalBlock, (bq, bk, bv, c) => NativeForward(bq, bk, bv, c, scale, kernel));
+    }
+
+    /// <summary>
+    /// Longest causal square handed to one kernel call. cuDNN 9.19's causal kernel on an H100 runs 131,072 queries at
+    /// 521 TFLOP/s but 65,536 at 615, and the same 131,072 split into two query blocks (a causal diagonal each, the
+    /// second beside a non-causal block over the first half's keys, merged by LSE) at 610
+    /// (bench/attention_chunk_probe.py; docs/results/README.md).
+    /// </summary>
+    public const long MaxCausalBlock = 65536;
+
+    /// <summary>
+    /// Bottom-right aligned causal attention of q's L queries over S ≥ L keys from kernels that only take a causal
+    /// square or a full (non-causal) block: queries in blocks of at most <paramref name="maxBlock"/>, each a causal
+    /// diagonal merged with a non-causal block over all earlier keys. <paramref name="attend"/>(q, k, v, causal) runs one
+    /// kernel call.
+    /// </summary>
+    internal static AttentionResult CausalInBlocks(Tensor q, Tensor k, Tensor v, long maxBlock,
+        Func<Tensor, Tensor, Tensor, bool, AttentionResult> attend)
+    {
+        long l = q.shape[2], s = k.shape[2];
+        if (l <= maxBlock) return PrefixAndDiagonal(q, k, v, attend);
+        using var scope = NewDisposeScope();
+        long blocks = (l + maxBlock - 1) / maxBlock, size = (l + blocks - 1) / blocks, offset = s - l;
+        // Output in [B, L, H, D] memory like the kernels' own, so the model's merge of heads stays a view.
+        var output = empty([q.shape[0], l, q.shape[1], v.shape[3]], dtype: q.dtype, device: q.device).transpose(1, 2);
+        var lse = empty([q.shape[0], q.shape[1], l], dtype: ScalarType.Float32, device: q.device);
+        for (long start = 0; start < l; start += size)
+        {
+            using var blockScope = NewDisposeScope();
+            long n = Math.Min(size, l - start), keys = offset + start + n;
+            var r = PrefixAndDiagonal(q.narrow(2, start, n), k.narrow(2, 0, keys), v.narrow(2, 0, keys), attend);
+            output.narrow(2, start, n).copy_(r.Output);
+            lse.narrow(2, start, n).copy_(r.Lse);
+        }
+        return new AttentionResult(output.MoveToOuterDisposeScope(), lse.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The queries are the last L of S positions: non-causal over the S − L earlier keys, causal on the diagonal.</summary>
+    static AttentionResult PrefixAndDiagonal(Tensor q, Tensor k, Tensor v, Func<Tensor, Tensor, Tensor, bool, AttentionResult> attend)
+    {
+        long l = q.shape[2], s = k.shape[2];
+        if (l == s) return attend(q, k, v, true);
         using var scope = NewDisposeScope();
         long prefix = s - l;
-        var head = NativeForward(q, k.narrow(2, 0, prefix), v.narrow(2, 0, prefix), false, scale, kernel);
-        var diag = NativeForward(q, k.narrow(2, prefix, l), v.narrow(2, prefix, l), true, scale, kernel);
+        var head = attend(q, k.narrow(2, 0, prefix), v.narrow(2, 0, prefix), false);
+        var diag = attend(q, k.narrow(2, prefix, l), v.narrow(2, prefix, l), true);
         var merged = LseMerge.Merge(head, diag);
         return new AttentionResult(merged.Output.MoveToOuterDisposeScope(), merged.Lse.MoveToOuterDisposeScope());
     }

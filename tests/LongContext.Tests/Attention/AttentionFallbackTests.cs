@@ -25,6 +25,33 @@ public class AttentionFallbackTests
         (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).norm().item<double>() / b.to(ScalarType.Float64).norm().item<double>();
 
     [Theory]
+    [InlineData(4, 1, 13, 13, 5)]   // three query blocks (5, 5, 3), GQA
+    [InlineData(2, 2, 12, 30, 4)]   // a chunk of queries at the end of the keys, three blocks
+    [InlineData(2, 1, 10, 10, 10)]  // fits one block: one causal call
+    public void Causal_attention_in_query_blocks_equals_one_causal_pass(int hq, int hkv, int l, int s, int maxBlock)
+    {
+        torch.manual_seed(3);
+        // q/k/v in [B, L, H, D] memory viewed as [B, H, L, D], as the model hands them over.
+        var q = randn(2, l, hq, 8).transpose(1, 2);
+        var k = randn(2, s, hkv, 8).transpose(1, 2);
+        var v = randn(2, s, hkv, 8).transpose(1, 2);
+        var calls = new List<(long queries, long keys, bool causal)>();
+        var result = FusedAttention.CausalInBlocks(q, k, v, maxBlock, (bq, bk, bv, causal) =>
+        {
+            calls.Add((bq.shape[2], bk.shape[2], causal));
+            return MathAttention.Forward(bq, bk, bv, causal);
+        });
+        var (expected, lse) = Reference(q, k, v, causal: true);
+        Assert.True(RelErr(result.Output, expected) < 1e-5, $"output rel err {RelErr(result.Output, expected)}");
+        Assert.True(RelErr(result.Lse, lse) < 1e-5, $"lse rel err {RelErr(result.Lse, lse)}");
+        Assert.All(calls, c => Assert.True(c.queries <= maxBlock && (c.causal ? c.keys == c.queries : c.keys > 0)));
+        long causalQueries = calls.Where(c => c.causal).Sum(c => c.queries);
+        Assert.Equal(l, causalQueries);   // every query's diagonal once, no more
+        if (l > maxBlock)   // the merged output keeps [B, L, H, D] memory: heads merge without a copy
+            Assert.Equal(hq * 8L, result.Output.stride(2));
+    }
+
+    [Theory]
     [InlineData(4, 4, 16, 16, true)]
     [InlineData(4, 1, 16, 16, true)]   // GQA, 4 query heads per KV head
     [InlineData(4, 2, 16, 16, false)]
