@@ -20,7 +20,7 @@ public static class DoctorCommand
         string DotnetVersion, string Os, string TorchSharpVersion, string LibtorchKind, string? LibtorchDirectory,
         string LibtorchSource, string? LibtorchVersion, bool CudaAvailable, bool CudnnAvailable, int CudaDeviceCount,
         IReadOnlyList<DeviceReport> Devices, bool NativeAddon, string NativeAddonStatus, IReadOnlyList<FeatureReport> NativeFeatures,
-        bool Nccl, string NcclStatus, string? NcclVersion);
+        bool Nccl, string NcclStatus, string? NcclVersion, string? CudaAllocConf);
 
     public static Command Create()
     {
@@ -54,7 +54,7 @@ public static class DoctorCommand
             typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "?",
             loc.Kind, loc.Directory, loc.Source, LibtorchVersion(loc), cuda, cuda && torch.cuda.is_cudnn_available(), count, devices,
             NativeAddon.IsAvailable, NativeAddon.Status, cuda ? ProbeFeatures() : [],
-            NcclLibrary.IsAvailable, NcclLibrary.Status, NcclLibrary.Version());
+            NcclLibrary.IsAvailable, NcclLibrary.Status, NcclLibrary.Version(), CudaAllocatorDefaults.Current());
     }
 
     static string? LibtorchVersion(LibTorchLocation loc)
@@ -147,6 +147,7 @@ public static class DoctorCommand
         foreach (var f in r.NativeFeatures)
             t.AddRow($"  {f.Name}", (f.Works ? "[green]ok[/] " : "[red]fails[/] ") + Markup.Escape(f.Detail));
         t.AddRow("NCCL", (r.Nccl ? $"[green]{r.NcclVersion}[/] " : "[yellow]absent[/] ") + Markup.Escape(r.NcclStatus));
+        t.AddRow("CUDA allocator", Markup.Escape(r.CudaAllocConf ?? "(libtorch defaults)"));
         console.Write(t);
     }
 }

@@ -22,6 +22,7 @@ public static class TorchRuntime
         {
             if (Location is null)
             {
+                CudaAllocatorDefaults.Apply();   // before libtorch loads: its allocator reads the settings once
                 Location = LibTorchLocation.Find();
                 if (Location.Kind == "none")
                     throw new RuntimeSetupException("no libtorch found: build with the default CPU package (LongContextTorch=cpu), install PyTorch (python3 -c \"import torch\"), or set LONGCTX_LIBTORCH=<folder with libtorch.so>.");
