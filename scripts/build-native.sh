@@ -12,11 +12,20 @@ else
 fi
 build="${BUILD_DIR:-$root/native/build}"
 mkdir -p "$build"
-if cmake -S "$root/native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >"$build/cmake.log" 2>&1 \
-   && cmake --build "$build" -j "$(nproc)" >>"$build/cmake.log" 2>&1; then
-  echo "built $build/liblongctx_native.so (cmake)"
-  exit 0
+# nvcc for the add-on's own kernels: PATH, $CUDACXX, or the toolkit's usual place.
+if [[ -z "${CUDACXX:-}" ]] && ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  export CUDACXX=/usr/local/cuda/bin/nvcc
 fi
+for kernels in ON OFF; do
+  if cmake -S "$root/native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DLC_CUDA_KERNELS=$kernels >"$build/cmake.log" 2>&1 \
+     && cmake --build "$build" -j "$(nproc)" >>"$build/cmake.log" 2>&1; then
+    echo "built $build/liblongctx_native.so (cmake, CUDA kernels $kernels)"
+    exit 0
+  fi
+  # Keep the failed log for the record, then try without the CUDA kernels (a fresh configure).
+  cp "$build/cmake.log" "$build/cmake-kernels-$kernels.log"
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+done
 # CMake's CUDA discovery can fail where PyTorch works (no toolkit in the usual place): compile directly.
 echo "cmake failed (see $build/cmake.log); compiling with g++ directly" >&2
 torch_dir="$("$python" -c 'import torch,os; print(os.path.dirname(torch.__file__))')"

@@ -96,6 +96,9 @@ public static class DoctorCommand
             var (dq, dk, _) = FusedAttention.Backward(q, q, k, k, r.Output, r.Lse, causal: true);
             return $"dq {string.Join('x', dq.shape)}, dk {string.Join('x', dk.shape)}";
         });
+        Probe("cuda_kernels", () => NativeAddon.HasCudaKernels
+            ? "built (split-KV decode attention)"
+            : throw new InvalidOperationException("not built: nvcc was not found when the add-on was built (decode uses ATen matmuls)"));
         Probe("streams_events", () =>
         {
             using var s = CudaStream.Create();

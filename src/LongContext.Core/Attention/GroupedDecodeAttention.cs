@@ -1,3 +1,4 @@
+using LongContext.Core.Native;
 using static TorchSharp.torch;
 
 namespace LongContext.Core.Attention;
@@ -7,7 +8,8 @@ namespace LongContext.Core.Attention;
 /// slots past the current position are removed by an additive mask [window] (0 or −∞) that the step computes
 /// on the device. Query heads are grouped under their KV head (HF's repeat_kv order), so each KV head is read
 /// once by a small batched matmul and never repeated. Scores are formed in the model dtype and normalised in
-/// fp32, as transformers' eager attention does.
+/// fp32, as transformers' eager attention does. On CUDA, when the add-on was built with its kernels, one split-KV
+/// kernel does the whole step instead (every SM streams its own span of the cache; scores stay in fp32).
 /// </summary>
 public sealed class GroupedDecodeAttention : IAttentionBackend
 {
@@ -16,18 +18,37 @@ public sealed class GroupedDecodeAttention : IAttentionBackend
 
     public string Name => "grouped-decode";
 
+    /// <summary>Use the add-on's split-KV kernel where it applies (default); false forces the matmul path.</summary>
+    public bool UseNativeKernel { get; set; } = true;
+
+    /// <summary>Whether the add-on's kernel takes these tensors (CUDA, bf16/fp16, head_dim 64/128/256, groups 1/2/4/8).</summary>
+    public static bool NativeKernelApplies(Tensor q, Tensor k, Tensor v, Tensor mask)
+    {
+        if (q.device_type != TorchSharp.DeviceType.CUDA || !NativeAddon.HasCudaKernels) return false;
+        if (q.dtype is not (ScalarType.BFloat16 or ScalarType.Float16) || k.dtype != q.dtype || v.dtype != q.dtype) return false;
+        long d = q.shape[3], g = q.shape[1] / k.shape[1];
+        return d is 64 or 128 or 256 && g is 1 or 2 or 4 or 8 && q.shape[1] % k.shape[1] == 0
+            && mask.dtype == ScalarType.Float32 && mask.is_contiguous()
+            && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+    }
+
     public Tensor Attend(Tensor q, Tensor k, Tensor v, bool causal, double scale)
     {
         var mask = Mask ?? throw new InvalidOperationException("GroupedDecodeAttention needs Mask set for the step");
         long b = q.shape[0], hq = q.shape[1], d = q.shape[3], hkv = k.shape[1], s = k.shape[2];
         if (q.shape[2] != 1) throw new ArgumentException($"GroupedDecodeAttention takes one query token, got {q.shape[2]}");
         if (mask.shape[0] != s) throw new ArgumentException($"mask covers {mask.shape[0]} slots, keys {s}");
+        if (UseNativeKernel && NativeKernelApplies(q, k, v, mask))
+        {
+            NativeAddon.Check(NativeAddon.lc_decode_attention(q.Handle, k.Handle, v.Handle, mask.Handle, scale, out var output), "decode attention");
+            return NativeAddon.Adopt(output);
+        }
         using var scope = NewDisposeScope();
         long g = hq / hkv;
         var qg = (q * scale).view(b, hkv, g, d);                                     // [B, Hkv, G, D]
         var scores = matmul(qg, k.transpose(2, 3)).to(ScalarType.Float32) + mask;   // [B, Hkv, G, S]
         var probs = scores.softmax(-1).to(q.dtype);
-        Tensor output;
+        Tensor result;
         long blocks = s / SplitBlock;
         if (blocks >= 2 && s % SplitBlock == 0 && v.stride(1) == s * d && v.stride(0) == hkv * s * d)
         {
@@ -37,10 +58,10 @@ public sealed class GroupedDecodeAttention : IAttentionBackend
             // i.e. the whole cache: otherwise the blocks would not form one batch dimension and V would be copied.
             var pb = probs.view(b, hkv, g, blocks, SplitBlock).transpose(2, 3);          // [B, Hkv, n, G, c]
             var vb = v.view(b, hkv, blocks, SplitBlock, d);                              // [B, Hkv, n, c, D]
-            output = matmul(pb, vb).sum(2, type: ScalarType.Float32).to(q.dtype);       // [B, Hkv, G, D]
+            result = matmul(pb, vb).sum(2, type: ScalarType.Float32).to(q.dtype);       // [B, Hkv, G, D]
         }
-        else output = matmul(probs, v);                                                  // [B, Hkv, G, D]
-        return output.view(b, hq, 1, d).MoveToOuterDisposeScope();
+        else result = matmul(probs, v);                                                  // [B, Hkv, G, D]
+        return result.view(b, hq, 1, d).MoveToOuterDisposeScope();
     }
 
     /// <summary>Keys per block of the split probs·V product.</summary>

@@ -20,6 +20,7 @@ public static class SelfTest
         var checks = new List<SelfTestCheck>();
         checks.AddRange(Guard("attention", () => AttentionChecks(device)));
         if (device.type == DeviceType.CUDA) checks.AddRange(Guard("cuda-runtime", () => CudaRuntimeChecks(device)));
+        if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel", () => DecodeKernelChecks(device)));
         checks.AddRange(Guard("model", () => ModelChecks(device)));
         foreach (var more in extra ?? []) checks.AddRange(Guard("extra", () => more(device)));
         return checks;
@@ -174,6 +175,41 @@ public static class SelfTest
         }
         yield return Check($"decode.{(graphs ? "cuda-graph" : "device-position")}[vs eager steps]", worst, cuda ? Bf16Tolerance : Fp32Tolerance,
             $"16 steps after 280 tokens, {decoder.GraphsCaptured} graph(s) captured; worst step");
+    }
+
+    /// <summary>(Hq, Hkv, D, window, visible keys): Llama-3-8B's grouping, MHA, 8 groups, head sizes 64 and 256.</summary>
+    static readonly (int hq, int hkv, int d, int window, int visible)[] DecodeShapes =
+    [
+        (32, 8, 128, 4096, 3977),
+        (8, 8, 64, 2048, 2048),
+        (16, 2, 128, 1024, 17),
+        (4, 2, 256, 3072, 2500),
+    ];
+
+    /// <summary>The add-on's split-KV decode kernel against fp32 math attention over the visible keys.</summary>
+    static IEnumerable<SelfTestCheck> DecodeKernelChecks(Device device)
+    {
+        foreach (var (hq, hkv, d, window, visible) in DecodeShapes)
+        {
+            using var scope = NewDisposeScope();
+            var gen = new Generator(99);
+            var q = randn([1, hq, 1, d], generator: gen).to(ScalarType.BFloat16).to(device);
+            // K/V as a window of a longer cache: strided views, like the graph decoder's.
+            var kCache = randn([1, hkv, window + 512, d], generator: gen).to(ScalarType.BFloat16).to(device);
+            var vCache = randn([1, hkv, window + 512, d], generator: gen).to(ScalarType.BFloat16).to(device);
+            var k = kCache.narrow(2, 0, window);
+            var v = vCache.narrow(2, 0, window);
+            var mask = zeros(window, ScalarType.Float32, device).index_fill_(0, arange(visible, window, device: device), double.NegativeInfinity);
+            var attention = new GroupedDecodeAttention { Mask = mask };
+            double scale = 1.0 / Math.Sqrt(d);
+            bool applies = GroupedDecodeAttention.NativeKernelApplies(q, k, v, mask);
+            var got = attention.Attend(q, k, v, causal: false, scale);
+            var expected = MathAttention.Forward(q.to(ScalarType.Float32), k.narrow(2, 0, visible).to(ScalarType.Float32),
+                v.narrow(2, 0, visible).to(ScalarType.Float32), causal: false, scale).Output;
+            yield return Check($"decode-kernel[hq={hq} hkv={hkv} d={d} window={window} visible={visible}]",
+                applies ? RelErr(got, expected) : double.NaN, Bf16Tolerance / 4,
+                applies ? "split-KV CUDA kernel (bf16) vs fp32 math attention over the visible keys" : "kernel did not apply to these tensors");
+        }
     }
 
     static SelfTestCheck Check(string name, double error, double tolerance, string detail) =>

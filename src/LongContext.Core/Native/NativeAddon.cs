@@ -13,7 +13,7 @@ public static partial class NativeAddon
 {
     public const string LibraryName = "longctx_native";
     public const string EnvironmentVariable = "LONGCTX_NATIVE";
-    const int ExpectedAbi = 3;
+    const int ExpectedAbi = 4;
 
     static readonly Lazy<(bool ok, string status, string? path)> State = new(Probe);
 
@@ -112,6 +112,15 @@ public static partial class NativeAddon
     [LibraryImport(LibraryName)]
     internal static partial int lc_attention_backward(IntPtr gradOut, IntPtr q, IntPtr k, IntPtr v, IntPtr output, IntPtr lse,
         int causal, double scale, int kernel, out IntPtr dq, out IntPtr dk, out IntPtr dv);
+
+    [LibraryImport(LibraryName)] internal static partial int lc_has_cuda_kernels();
+    [LibraryImport(LibraryName)]
+    internal static partial int lc_decode_attention(IntPtr q, IntPtr k, IntPtr v, IntPtr mask, double scale, out IntPtr output);
+
+    /// <summary>The add-on was built with its own CUDA kernels (nvcc found at build time).</summary>
+    public static bool HasCudaKernels => CudaKernels.Value;
+
+    static readonly Lazy<bool> CudaKernels = new(() => IsAvailable && lc_has_cuda_kernels() == 1);
 
     [LibraryImport(LibraryName)] internal static partial int lc_device_count(out int count);
     [LibraryImport(LibraryName)] internal static partial int lc_set_device(int device);

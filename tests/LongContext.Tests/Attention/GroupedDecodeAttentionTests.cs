@@ -41,4 +41,17 @@ public class GroupedDecodeAttentionTests
     [Fact]
     public void Missing_mask_is_an_error() =>
         Assert.Throws<InvalidOperationException>(() => new GroupedDecodeAttention().Attend(randn(1, 2, 1, 4), randn(1, 1, 3, 4), randn(1, 1, 3, 4), true, 0.5));
+
+    [Fact]
+    public void Split_kv_kernel_applies_only_on_cuda_with_supported_shapes()
+    {
+        // The kernel itself runs on the GPU box (selftest decode-kernel checks); off CUDA the matmul path must be taken.
+        var q = randn(1, 32, 1, 128, dtype: ScalarType.BFloat16);
+        var k = randn(1, 8, 64, 128, dtype: ScalarType.BFloat16);
+        var mask = zeros(64);
+        Assert.False(GroupedDecodeAttention.NativeKernelApplies(q, k, k, mask));
+        var attention = new GroupedDecodeAttention { Mask = mask };
+        var got = attention.Attend(q.to(ScalarType.Float32), k.to(ScalarType.Float32), k.to(ScalarType.Float32), false, 1 / Math.Sqrt(128));
+        Assert.Equal(new long[] { 1, 32, 1, 128 }, got.shape);
+    }
 }
