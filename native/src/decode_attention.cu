@@ -39,6 +39,29 @@ __device__ __forceinline__ void load8(const __half* p, float* out) {
 }
 
 template <typename T>
+__device__ __forceinline__ void unpack8(const uint4& raw, float* out);
+template <>
+__device__ __forceinline__ void unpack8<__nv_bfloat16>(const uint4& raw, float* out) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float2 f = __bfloat1622float2(h[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+template <>
+__device__ __forceinline__ void unpack8<__half>(const uint4& raw, float* out) {
+  const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float2 f = __half22float2(h[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+
+template <typename T>
 __device__ __forceinline__ T from_float(float x);
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
@@ -80,34 +103,49 @@ decode_split_kernel(DecodeAttentionArgs a, const T* __restrict__ q, const T* __r
   const T* vb = v + b * a.v_sb + hkv * a.v_sh + lane_in * 8;
   const int start = split * a.keys_per_split;
   const int end = min(a.keys, start + a.keys_per_split);
-  for (int key = start + slot; key < end; key += kSlots) {
-    const float bias = a.mask[key];
-    if (bias == neg_inf()) continue;   // the same for every lane of this key's group
-    float kf[8], vf[8];
-    load8(kb + (int64_t)key * a.k_ss, kf);
-    load8(vb + (int64_t)key * a.v_ss, vf);
-    float s[G];
+  // kUnroll keys per slot are fetched before any is used, so several loads per lane are in flight (the loop is
+  // bound by memory latency otherwise). A slot past the end re-reads the span's first key and is skipped.
+  constexpr int kUnroll = 4;
+  for (int base = start + slot; base < end; base += kSlots * kUnroll) {
+    uint4 kraw[kUnroll], vraw[kUnroll];
+    float bias[kUnroll];
 #pragma unroll
-    for (int g = 0; g < G; ++g) {
-      float dot = 0.f;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) dot = fmaf(qv[g][i], kf[i], dot);
-      s[g] = dot;
+    for (int u = 0; u < kUnroll; ++u) {
+      const int key = base + u * kSlots;
+      const int row = key < end ? key : start;
+      bias[u] = key < end ? a.mask[key] : neg_inf();
+      kraw[u] = *reinterpret_cast<const uint4*>(kb + (int64_t)row * a.k_ss);
+      vraw[u] = *reinterpret_cast<const uint4*>(vb + (int64_t)row * a.v_ss);
     }
 #pragma unroll
-    for (int off = kLanes / 2; off > 0; off >>= 1)
+    for (int u = 0; u < kUnroll; ++u) {
+      if (bias[u] == neg_inf()) continue;   // masked or past the end: the same for every lane of this key's group
+      float kf[8], vf[8];
+      unpack8<T>(kraw[u], kf);
+      unpack8<T>(vraw[u], vf);
+      float s[G];
 #pragma unroll
-      for (int g = 0; g < G; ++g) s[g] += __shfl_xor_sync(group_mask, s[g], off, kLanes);
+      for (int g = 0; g < G; ++g) {
+        float dot = 0.f;
 #pragma unroll
-    for (int g = 0; g < G; ++g) {
-      const float x = s[g] + bias;
-      const float mn = fmaxf(m[g], x);
-      const float corr = __expf(m[g] - mn);
-      const float p = __expf(x - mn);
-      l[g] = l[g] * corr + p;
+        for (int i = 0; i < 8; ++i) dot = fmaf(qv[g][i], kf[i], dot);
+        s[g] = dot;
+      }
 #pragma unroll
-      for (int i = 0; i < 8; ++i) acc[g][i] = fmaf(p, vf[i], acc[g][i] * corr);
-      m[g] = mn;
+      for (int off = kLanes / 2; off > 0; off >>= 1)
+#pragma unroll
+        for (int g = 0; g < G; ++g) s[g] += __shfl_xor_sync(group_mask, s[g], off, kLanes);
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        const float x = s[g] + bias[u];
+        const float mn = fmaxf(m[g], x);
+        const float corr = __expf(m[g] - mn);
+        const float p = __expf(x - mn);
+        l[g] = l[g] * corr + p;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[g][i] = fmaf(p, vf[i], acc[g][i] * corr);
+        m[g] = mn;
+      }
     }
   }
 

@@ -18,8 +18,11 @@ public sealed class GroupedDecodeAttention : IAttentionBackend
 
     public string Name => "grouped-decode";
 
-    /// <summary>Use the add-on's split-KV kernel where it applies (default); false forces the matmul path.</summary>
-    public bool UseNativeKernel { get; set; } = true;
+    /// <summary>
+    /// Use the add-on's split-KV kernel where it applies (default; LONGCTX_DECODE_KERNEL=0 turns it off for the
+    /// process); false forces the matmul path.
+    /// </summary>
+    public bool UseNativeKernel { get; set; } = Environment.GetEnvironmentVariable("LONGCTX_DECODE_KERNEL") != "0";
 
     /// <summary>Whether the add-on's kernel takes these tensors (CUDA, bf16/fp16, head_dim 64/128/256, groups 1/2/4/8).</summary>
     public static bool NativeKernelApplies(Tensor q, Tensor k, Tensor v, Tensor mask)
