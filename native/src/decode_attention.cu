@@ -16,57 +16,33 @@ constexpr int kWarps = 4;
 
 __device__ __forceinline__ float neg_inf() { return -__int_as_float(0x7f800000); }
 
-__device__ __forceinline__ void load8(const __nv_bfloat16* p, float* out) {
-  uint4 raw = *reinterpret_cast<const uint4*>(p);
-  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    float2 f = __bfloat1622float2(h[i]);
-    out[2 * i] = f.x;
-    out[2 * i + 1] = f.y;
-  }
-}
-
-__device__ __forceinline__ void load8(const __half* p, float* out) {
-  uint4 raw = *reinterpret_cast<const uint4*>(p);
-  const __half2* h = reinterpret_cast<const __half2*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    float2 f = __half22float2(h[i]);
-    out[2 * i] = f.x;
-    out[2 * i + 1] = f.y;
-  }
-}
-
+// The element type's two-lane vector and conversions.
 template <typename T>
-__device__ __forceinline__ void unpack8(const uint4& raw, float* out);
+struct Elem;
 template <>
-__device__ __forceinline__ void unpack8<__nv_bfloat16>(const uint4& raw, float* out) {
-  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    float2 f = __bfloat1622float2(h[i]);
-    out[2 * i] = f.x;
-    out[2 * i + 1] = f.y;
-  }
-}
+struct Elem<__nv_bfloat16> {
+  using Pair = __nv_bfloat162;
+  static __device__ __forceinline__ float2 to_float2(Pair x) { return __bfloat1622float2(x); }
+  static __device__ __forceinline__ __nv_bfloat16 from_float(float x) { return __float2bfloat16(x); }
+};
 template <>
-__device__ __forceinline__ void unpack8<__half>(const uint4& raw, float* out) {
-  const __half2* h = reinterpret_cast<const __half2*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    float2 f = __half22float2(h[i]);
-    out[2 * i] = f.x;
-    out[2 * i + 1] = f.y;
-  }
-}
+struct Elem<__half> {
+  using Pair = __half2;
+  static __device__ __forceinline__ float2 to_float2(Pair x) { return __half22float2(x); }
+  static __device__ __forceinline__ __half from_float(float x) { return __float2half(x); }
+};
 
+// 8 elements loaded as one 16-byte word, widened to fp32.
 template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) { return __float2half(x); }
+__device__ __forceinline__ void unpack8(const uint4& raw, float* out) {
+  const typename Elem<T>::Pair* h = reinterpret_cast<const typename Elem<T>::Pair*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float2 f = Elem<T>::to_float2(h[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
 
 // Grid (splits, Hkv, B), kWarps·32 threads. A key is read by D/8 lanes (16 bytes each); a warp holds 32/(D/8)
 // keys at a time. part_o: [B, Hkv, splits, G, D] fp32 (normalised within the span); part_lse: [B, Hkv, splits, G].
@@ -86,7 +62,7 @@ decode_split_kernel(DecodeAttentionArgs a, const T* __restrict__ q, const T* __r
   float qv[G][8];
 #pragma unroll
   for (int g = 0; g < G; ++g) {
-    load8(q + b * a.q_sb + (int64_t)(hkv * G + g) * a.q_sh + lane_in * 8, qv[g]);
+    unpack8<T>(*reinterpret_cast<const uint4*>(q + b * a.q_sb + (int64_t)(hkv * G + g) * a.q_sh + lane_in * 8), qv[g]);
 #pragma unroll
     for (int i = 0; i < 8; ++i) qv[g][i] *= a.scale;
   }
@@ -199,7 +175,7 @@ __global__ void decode_merge_kernel(DecodeAttentionArgs a, const float* __restri
       o += w * part_o[((base + s) * G + g) * D + d];
     }
   }
-  out[((int64_t)b * hq + h) * D + d] = from_float<T>(sum > 0.f ? o / sum : 0.f);
+  out[((int64_t)b * hq + h) * D + d] = Elem<T>::from_float(sum > 0.f ? o / sum : 0.f);
 }
 
 template <typename T, int D, int G>
