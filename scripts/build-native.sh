@@ -16,10 +16,24 @@ mkdir -p "$build"
 if [[ -z "${CUDACXX:-}" ]] && ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
   export CUDACXX=/usr/local/cuda/bin/nvcc
 fi
-for kernels in ON OFF; do
+# The kernels link the toolkit's libcudart: its major version must be the one PyTorch loads.
+attempts="ON OFF"
+nvcc_bin="${CUDACXX:-$(command -v nvcc || true)}"
+if [[ -n "$nvcc_bin" && -z "${LIBTORCH_DIR:-}" ]]; then
+  nvcc_major="$("$nvcc_bin" --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p' | head -n1)"
+  torch_major="$("$python" -c 'import torch; print((torch.version.cuda or "").split(".")[0])' 2>/dev/null || true)"
+  if [[ -n "$nvcc_major" && -n "$torch_major" && "$nvcc_major" != "$torch_major" ]]; then
+    echo "nvcc is CUDA $nvcc_major, PyTorch uses CUDA $torch_major: building without the add-on's own CUDA kernels" >&2
+    attempts="OFF"
+  fi
+fi
+for kernels in $attempts; do
   if cmake -S "$root/native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DLC_CUDA_KERNELS=$kernels >"$build/cmake.log" 2>&1 \
      && cmake --build "$build" -j "$(nproc)" >>"$build/cmake.log" 2>&1; then
-    echo "built $build/liblongctx_native.so (cmake, CUDA kernels $kernels)"
+    if grep -q "longctx_native: CUDA kernels" "$build/cmake.log"; then with="with its CUDA kernels"
+    elif [[ $kernels == ON ]]; then with="without CUDA kernels (nvcc not found)"
+    else with="without CUDA kernels (see $build/cmake-kernels-ON.log if that build was tried)"; fi
+    echo "built $build/liblongctx_native.so (cmake, $with)"
     exit 0
   fi
   # Keep the failed log for the record, then try without the CUDA kernels (a fresh configure).

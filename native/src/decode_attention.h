@@ -1,5 +1,5 @@
 // Launcher of the split-KV decode attention kernels (decode_attention.cu, built by nvcc when the toolkit is
-// found). The host side (fused_ops.cpp) validates tensors and allocates; this header stays free of ATen.
+// found). The host side (decode_attention.cpp) validates tensors and allocates; this header stays free of ATen.
 #pragma once
 #include <cuda_runtime_api.h>
 

@@ -31,8 +31,9 @@ public sealed class GroupedDecodeAttention : IAttentionBackend
         if (q.dtype is not (ScalarType.BFloat16 or ScalarType.Float16) || k.dtype != q.dtype || v.dtype != q.dtype) return false;
         long d = q.shape[3], g = q.shape[1] / k.shape[1];
         return d is 64 or 128 or 256 && g is 1 or 2 or 4 or 8 && q.shape[1] % k.shape[1] == 0
-            && mask.dtype == ScalarType.Float32 && mask.is_contiguous()
-            && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+            && q.shape[0] == k.shape[0] && k.shape.SequenceEqual(v.shape)
+            && mask.dtype == ScalarType.Float32 && mask.is_contiguous() && mask.device_type == TorchSharp.DeviceType.CUDA
+            && new[] { q, k, v }.All(t => t.stride(3) == 1 && Enumerable.Range(0, 3).All(i => t.stride(i) % 8 == 0 || t.shape[i] == 1));
     }
 
     public Tensor Attend(Tensor q, Tensor k, Tensor v, bool causal, double scale)

@@ -31,7 +31,7 @@ public static partial class CudaAllocatorDefaults
         try
         {
             if (Choose(NativeGet(Variable), NativeGet("PYTORCH_ALLOC_CONF")) is string value)
-                _ = setenv(Variable, value, 0);
+                _ = setenv(Variable, value, 1);   // unset or empty (Choose checked both): safe to write
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -77,8 +77,8 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
         }
     }
 
-    /// <summary>Steps auto checkpointing spends planning (first plan, then the measured re-plan).</summary>
-    static int PlanningSteps(LongSequenceLoss loss) => loss.AutoCheckpointing ? 2 : 0;
+    /// <summary>Steps auto checkpointing spends planning (one micro-batch per step here).</summary>
+    static int PlanningSteps(LongSequenceLoss loss) => loss.PlanningMicroBatches;
 
     static bool IsOutOfMemory(Exception e) =>
         e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || (e.InnerException is { } inner && IsOutOfMemory(inner));

@@ -1,6 +1,5 @@
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
-using LongContext.Core.Native;
 using LongContext.Training.Checkpointing;
 using LongContext.Training.Loss;
 using static TorchSharp.torch;
@@ -16,10 +15,11 @@ namespace LongContext.Training.Trainer;
 /// <see cref="Plan.ActivationCheckpointPlan"/> for choosing it from the device's memory.</param>
 /// <param name="autoCheckpointing">On CUDA, after the first micro-batch (every layer checkpointed) measure its peak
 /// memory and leave as many layers plain as fit (<see cref="Plan.ActivationCheckpointPlan"/>): each one skips a
-/// recompute. After the second, re-plan from the memory a plain layer was measured to take. From the third on the
-/// layout stays fixed. Off the GPU, or with offload, every layer stays checkpointed.</param>
+/// recompute. After the second micro-batch, re-plan from the memory a plain layer was measured to take. From the third
+/// on the layout stays fixed. Off the GPU, or with offload, every layer stays checkpointed.</param>
+/// <param name="memory">Where auto checkpointing reads memory (default: the model's CUDA device).</param>
 public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.DefaultChunkTokens, int? checkpointedLayers = null, bool offloadToHost = false,
-    bool autoCheckpointing = false) : ILossComputer
+    bool autoCheckpointing = false, Plan.DeviceMemoryProbe? memory = null) : ILossComputer
 {
     readonly CheckpointedLayerRunner runner = new(offloadToHost, checkpointedLayers);
     bool planned = !autoCheckpointing || offloadToHost;
@@ -40,12 +40,7 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
 
     public Tensor LossSum(LlamaForCausalLM model, DeviceBatch batch, IAttentionBackend backend)
     {
-        if (!planned)
-        {
-            int call = calls++;
-            if (call == 1) PlanFromFirstStep(model, batch.InputIds.shape[^1]);
-            else if (call == 2) RefineFromSecondStep(model, batch.InputIds.shape[^1]);
-        }
+        if (!planned) PlanStep(model, batch.InputIds.shape[^1]);
         using var scope = NewDisposeScope();
         var layers = CheckpointedLayers == 0 ? null : runner;
         var hidden = model.Forward(batch.InputIds, backend, cache: null, positionIds: batch.PositionIds, layerRunner: layers);
@@ -55,25 +50,44 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
     /// <summary>Raises a failure of a checkpointed layer's recompute (e.g. CUDA out of memory) as a clear error.</summary>
     public void AfterBackward() => runner.ThrowIfBackwardFailed();
 
-    void PlanFromFirstStep(LlamaForCausalLM model, long sequenceLength)
+    /// <summary>Before micro-batch 0: reset the peak; before 1: plan from 0's peak; before 2: re-plan from 1's.</summary>
+    void PlanStep(LlamaForCausalLM model, long sequenceLength)
     {
-        if (model.Device.type != TorchSharp.DeviceType.CUDA || CudaMemory.Stats() is not { } stats || CudaMemory.DeviceMemory() is not { } device)
+        memory ??= Plan.DeviceMemoryProbe.ForDevice(model.Device);
+        if (memory is null)
         {
-            planned = true;
+            planned = true;   // off the GPU: every layer stays checkpointed
             return;
         }
-        peakAllCheckpointed = stats.PeakAllocated;
-        CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, sequenceLength, peakAllCheckpointed, device.Total);
-        planned = CheckpointedLayers == model.Config.NumHiddenLayers;   // nothing plain: nothing to measure
-        CudaMemory.ResetPeak();
+        switch (calls++)
+        {
+            case 0:
+                // The first measurement must see this micro-batch's peak alone, not model loading or an earlier stage's.
+                memory.ResetPeak();
+                break;
+            case 1:
+                if (memory.PeakAllocated() is not long peak || memory.Total() is not long total) { planned = true; break; }
+                peakAllCheckpointed = peak;
+                CheckpointedLayers = Plan.ActivationCheckpointPlan.LayersToCheckpoint(model.Config, sequenceLength, peak, total);
+                planned = CheckpointedLayers == model.Config.NumHiddenLayers;   // nothing plain: nothing to measure
+                memory.ResetPeak();
+                break;
+            default:
+                planned = true;
+                if (memory.PeakAllocated() is long second && memory.Total() is long deviceTotal && CheckpointedLayers is int inPlan)
+                {
+                    CheckpointedLayers = Plan.ActivationCheckpointPlan.Refine(model.Config, sequenceLength, peakAllCheckpointed, inPlan,
+                        second, deviceTotal);
+                    memory.ResetPeak();
+                }
+                break;
+        }
     }
 
-    void RefineFromSecondStep(LlamaForCausalLM model, long sequenceLength)
-    {
-        planned = true;
-        if (CudaMemory.Stats() is not { } stats || CudaMemory.DeviceMemory() is not { } device || CheckpointedLayers is not int inPlan) return;
-        CheckpointedLayers = Plan.ActivationCheckpointPlan.Refine(model.Config, sequenceLength, peakAllCheckpointed, inPlan,
-            stats.PeakAllocated, device.Total);
-        CudaMemory.ResetPeak();
-    }
+    /// <summary>
+    /// Micro-batches auto checkpointing spends before its layout is final: the first (every layer checkpointed) and the
+    /// second (the first plan, measured for the re-plan). With gradient accumulation both fall inside the first
+    /// optimizer step. 0 without auto checkpointing or with offload.
+    /// </summary>
+    public int PlanningMicroBatches => autoCheckpointing && !offloadToHost ? 2 : 0;
 }
