@@ -23,10 +23,16 @@ public class ActivationCheckpointPlanTests
         long perLayer = ActivationCheckpointPlan.ExtraBytesPerPlainLayer(OneB, 32768);
         long peak = 40_000_000_000;
         int layers = ActivationCheckpointPlan.LayersToCheckpoint(OneB, 32768, peak, H100);
-        long plain = OneB.NumHiddenLayers - layers;
-        Assert.InRange(plain, 1, OneB.NumHiddenLayers - 1);
-        Assert.True(peak + plain * perLayer <= H100 * ActivationCheckpointPlan.Headroom, "the plan does not fit");
-        Assert.True(peak + (plain + 1) * perLayer > H100 * ActivationCheckpointPlan.Headroom, "one more plain layer would have fit");
+        Assert.InRange(layers, 1, OneB.NumHiddenLayers - 1);
+        AssertTightFit(peak, perLayer, layers, H100);
+    }
+
+    /// <summary>The plain layers fit the headroom and one more would not (or none is left to make plain).</summary>
+    static void AssertTightFit(long peakAllCheckpointed, long perLayer, int checkpointed, long device)
+    {
+        long plain = OneB.NumHiddenLayers - checkpointed, budget = (long)(device * ActivationCheckpointPlan.Headroom);
+        Assert.True(peakAllCheckpointed + plain * perLayer <= budget, "the plan does not fit");
+        Assert.True(checkpointed == 0 || peakAllCheckpointed + (plain + 1) * perLayer > budget, "one more plain layer would have fit");
     }
 
     [Fact]
@@ -44,11 +50,8 @@ public class ActivationCheckpointPlanTests
         long all = (long)(40.6 * gib), withPlan = (long)(60.2 * gib);
         long device = 81559L << 20;
         int refined = ActivationCheckpointPlan.Refine(OneB, 32768, all, 7, withPlan, device);
-        long measured = (withPlan - all) / 9;
-        long plain = OneB.NumHiddenLayers - refined;
         Assert.True(refined < 7, $"the measured 2.2 GiB per layer leaves room for more plain layers, got {refined} checkpointed");
-        Assert.True(all + plain * measured <= device * ActivationCheckpointPlan.Headroom, "the refined plan does not fit");
-        Assert.True(refined == 0 || all + (plain + 1) * measured > device * ActivationCheckpointPlan.Headroom, "one more plain layer would have fit");
+        AssertTightFit(all, (withPlan - all) / 9, refined, device);
     }
 
     [Fact]
