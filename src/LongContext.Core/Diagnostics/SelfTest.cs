@@ -88,7 +88,7 @@ public static class SelfTest
             yield return new SelfTestCheck("native-addon", false, null, null, NativeAddon.Status);
             yield break;
         }
-        int index = device.index < 0 ? 0 : device.index;
+        int index = CudaDevice.IndexOf(device);
         CudaMemory.ResetPeak(index);
         using (var stream = CudaStream.Create(index))
         using (var start = new CudaEvent())

@@ -17,6 +17,9 @@ public static class CudaDevice
         return torch.cuda.is_available() ? torch.cuda.device_count() : 0;
     }
 
+    /// <summary>The ordinal of a CUDA device; an unindexed "cuda" means device 0.</summary>
+    public static int IndexOf(torch.Device device) => device.index < 0 ? 0 : device.index;
+
     /// <summary>Makes a device current for this thread (one process per GPU sets its LOCAL_RANK here).</summary>
     public static void Set(int index)
     {

@@ -29,7 +29,7 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
         {
             LearningRate = 1e-5,
             Schedule = LrScheduleKind.Constant,
-            MaxSteps = warmupSteps + timedSteps + PlanningSteps(loss) + 1,
+            MaxSteps = warmupSteps + timedSteps + loss.PlanningMicroBatches + 1,   // one micro-batch per step here
             SaveEvery = 0,
             OutDir = outDir,
             PeakFlopsPerSecond = peakFlopsPerSecond,
@@ -46,7 +46,7 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             // Auto checkpointing runs its first step with every layer checkpointed, plans from it, and re-plans from
             // the second: keep both steps out of the warm-up count, so the warm-up and timed steps all run the final
             // layout (and the reported peak is that layout's: the loss resets the peak when it re-plans).
-            for (int i = 0; i < PlanningSteps(loss); i++) losses.Add(trainer.TrainStep().Loss);
+            for (int i = 0; i < loss.PlanningMicroBatches; i++) losses.Add(trainer.TrainStep().Loss);
             for (int i = 0; i < warmupSteps + timedSteps; i++)
             {
                 var m = trainer.TrainStep();
@@ -76,9 +76,6 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             try { Directory.Delete(outDir, recursive: true); } catch (IOException) { }
         }
     }
-
-    /// <summary>Steps auto checkpointing spends planning (one micro-batch per step here).</summary>
-    static int PlanningSteps(LongSequenceLoss loss) => loss.PlanningMicroBatches;
 
     static bool IsOutOfMemory(Exception e) =>
         e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || (e.InnerException is { } inner && IsOutOfMemory(inner));

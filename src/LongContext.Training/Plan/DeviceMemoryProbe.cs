@@ -13,7 +13,7 @@ public sealed record DeviceMemoryProbe(Func<long?> PeakAllocated, Func<long?> To
     public static DeviceMemoryProbe? ForDevice(torch.Device device)
     {
         if (device.type != DeviceType.CUDA || !NativeAddon.IsAvailable) return null;
-        int index = Math.Max(0, (int)device.index);
+        int index = CudaDevice.IndexOf(device);
         return new(() => CudaMemory.Stats(index)?.PeakAllocated, () => CudaMemory.DeviceMemory(index)?.Total, () => CudaMemory.ResetPeak(index));
     }
 }

@@ -26,8 +26,6 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
     int calls;
     long peakAllCheckpointed;
 
-    public bool AutoCheckpointing => autoCheckpointing;
-
     public int ChunkTokens => chunkTokens;
     public bool OffloadToHost => offloadToHost;
 

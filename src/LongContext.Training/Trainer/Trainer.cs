@@ -244,7 +244,7 @@ public sealed class Trainer : IDisposable
 
     (long Bytes, string Kind) PeakMemory()
     {
-        if (_model.Device.type == DeviceType.CUDA && CudaMemory.Stats(_model.Device.index < 0 ? 0 : _model.Device.index) is { } stats)
+        if (_model.Device.type == DeviceType.CUDA && CudaMemory.Stats(CudaDevice.IndexOf(_model.Device)) is { } stats)
             return (stats.PeakAllocated, "cuda_peak_allocated");
         using var process = Process.GetCurrentProcess();
         return (process.PeakWorkingSet64, "process_peak_working_set");
