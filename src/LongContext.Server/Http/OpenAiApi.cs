@@ -48,26 +48,15 @@ internal static class OpenAiApi
     static async Task ChatAsync(HttpContext ctx, ServerState s)
     {
         var body = await ReadBodyAsync<ChatCompletionRequest>(ctx, s);
-        CheckModel(s, body.Model);
-        Unsupported(body.N is > 1, "n", "n > 1 is not supported; send one request per completion");
+        CheckCommon(s, body);
         Unsupported(body.Logprobs == true, "logprobs", "logprobs are not supported");
         Unsupported(body.Tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0, "tools", "tools / function calling are not supported");
-        Unsupported(body.PresencePenalty is not (null or 0) || body.FrequencyPenalty is not (null or 0), "presence_penalty", "presence/frequency penalties are not supported");
         if (body.Messages is null) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages is required", "messages");
         var messages = body.Messages.Select((m, i) => new ChatMessage(
             m.Role ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, $"messages[{i}].role is required", $"messages[{i}].role"),
             ContentText(m.Content, i))).ToList();
         var ids = ChatPrompt.Encode(s.Scheduler.Tokenizer, messages);
-        var handle = s.Scheduler.Submit(new GenerationRequest
-        {
-            PromptIds = ids,
-            MaxTokens = body.MaxCompletionTokens ?? body.MaxTokens,
-            Temperature = body.Temperature,
-            TopP = body.TopP,
-            TopK = body.TopK,
-            Seed = body.Seed,
-            Stop = Stops(body.Stop),
-        }, ctx.RequestAborted);
+        var handle = Submit(ctx, s, body, ids, body.MaxCompletionTokens ?? body.MaxTokens);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string model = s.Scheduler.ModelId;
@@ -90,23 +79,12 @@ internal static class OpenAiApi
     static async Task CompletionsAsync(HttpContext ctx, ServerState s)
     {
         var body = await ReadBodyAsync<CompletionRequest>(ctx, s);
-        CheckModel(s, body.Model);
-        Unsupported(body.N is > 1, "n", "n > 1 is not supported; send one request per completion");
+        CheckCommon(s, body);
         Unsupported(body.Logprobs is { ValueKind: JsonValueKind.Number } lp && lp.GetInt32() > 0, "logprobs", "logprobs are not supported");
         Unsupported(body.Echo == true, "echo", "echo is not supported");
         Unsupported(!string.IsNullOrEmpty(body.Suffix), "suffix", "suffix (insertion) is not supported");
-        Unsupported(body.PresencePenalty is not (null or 0) || body.FrequencyPenalty is not (null or 0), "presence_penalty", "presence/frequency penalties are not supported");
         var ids = PromptIds(s.Scheduler.Tokenizer, body.Prompt);
-        var handle = s.Scheduler.Submit(new GenerationRequest
-        {
-            PromptIds = ids,
-            MaxTokens = body.MaxTokens,
-            Temperature = body.Temperature,
-            TopP = body.TopP,
-            TopK = body.TopK,
-            Seed = body.Seed,
-            Stop = Stops(body.Stop),
-        }, ctx.RequestAborted);
+        var handle = Submit(ctx, s, body, ids, body.MaxTokens);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string model = s.Scheduler.ModelId;
@@ -188,6 +166,26 @@ internal static class OpenAiApi
         if (model is not null && model != s.Scheduler.ModelId)
             throw new RequestRejectedException(RejectionKind.ModelNotFound, $"the model '{model}' does not exist; this server serves '{s.Scheduler.ModelId}'", "model");
     }
+
+    /// <summary>The model name and the options neither endpoint supports.</summary>
+    static void CheckCommon(ServerState s, SamplingRequest body)
+    {
+        CheckModel(s, body.Model);
+        Unsupported(body.N is > 1, "n", "n > 1 is not supported; send one request per completion");
+        Unsupported(body.PresencePenalty is not (null or 0) || body.FrequencyPenalty is not (null or 0), "presence_penalty", "presence/frequency penalties are not supported");
+    }
+
+    static GenerationHandle Submit(HttpContext ctx, ServerState s, SamplingRequest body, IReadOnlyList<int> ids, int? maxTokens) =>
+        s.Scheduler.Submit(new GenerationRequest
+        {
+            PromptIds = ids,
+            MaxTokens = maxTokens,
+            Temperature = body.Temperature,
+            TopP = body.TopP,
+            TopK = body.TopK,
+            Seed = body.Seed,
+            Stop = Stops(body.Stop),
+        }, ctx.RequestAborted);
 
     static void Unsupported(bool condition, string param, string message)
     {

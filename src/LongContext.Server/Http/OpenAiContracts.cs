@@ -5,12 +5,11 @@ namespace LongContext.Server.Http;
 // OpenAI wire shapes (snake_case through OpenAiJson.Options). Requests keep loosely typed fields (stop, content,
 // prompt) as JsonElement because the API accepts several forms for them.
 
-internal sealed class ChatCompletionRequest
+/// <summary>The fields chat and text completions share: model, sampling, stop, streaming.</summary>
+internal abstract class SamplingRequest
 {
     public string? Model { get; set; }
-    public List<ChatMessageDto>? Messages { get; set; }
     public int? MaxTokens { get; set; }
-    public int? MaxCompletionTokens { get; set; }
     public double? Temperature { get; set; }
     public double? TopP { get; set; }
     public int? TopK { get; set; }
@@ -19,30 +18,24 @@ internal sealed class ChatCompletionRequest
     public bool Stream { get; set; }
     public StreamOptionsDto? StreamOptions { get; set; }
     public int? N { get; set; }
-    public bool? Logprobs { get; set; }
-    public JsonElement? Tools { get; set; }
     public double? PresencePenalty { get; set; }
     public double? FrequencyPenalty { get; set; }
 }
 
-internal sealed class CompletionRequest
+internal sealed class ChatCompletionRequest : SamplingRequest
 {
-    public string? Model { get; set; }
+    public List<ChatMessageDto>? Messages { get; set; }
+    public int? MaxCompletionTokens { get; set; }
+    public bool? Logprobs { get; set; }
+    public JsonElement? Tools { get; set; }
+}
+
+internal sealed class CompletionRequest : SamplingRequest
+{
     public JsonElement? Prompt { get; set; }
-    public int? MaxTokens { get; set; }
-    public double? Temperature { get; set; }
-    public double? TopP { get; set; }
-    public int? TopK { get; set; }
-    public long? Seed { get; set; }
-    public JsonElement? Stop { get; set; }
-    public bool Stream { get; set; }
-    public StreamOptionsDto? StreamOptions { get; set; }
-    public int? N { get; set; }
     public JsonElement? Logprobs { get; set; }
     public bool? Echo { get; set; }
     public string? Suffix { get; set; }
-    public double? PresencePenalty { get; set; }
-    public double? FrequencyPenalty { get; set; }
 }
 
 internal sealed class ChatMessageDto
