@@ -198,31 +198,25 @@ def main() -> int:
         print(f"setup failed: {hc.error_text(e)}")
         return 1
 
-    for L in hc.int_list(args.lengths):
-        print(f"prefill L={L} ...", flush=True)
-        try:
-            r = bench_prefill(model, vocab, L, args.runs, args.warmup, args.seed)
-        except Exception as e:  # noqa: BLE001
-            r = {"length": L, "status": "OOM" if hc.is_oom(e) else "error", "error": hc.error_text(e)}
-            if r["status"] == "error":
-                hc.print_trace(e)
-        hc.free_cuda()
-        result["prefill"].append(r)
-        hc.write_json(args.out, result)
-        print(f"  -> {r.get('status')} {r.get('tokens_per_s', '')} tok/s", flush=True)
+    def measure_each(part: str, key: str, label: str, values: list[int], measure) -> None:
+        # One row per value: an OOM or error is recorded and the next value still runs.
+        for x in values:
+            print(f"{part} {label}={x} ...", flush=True)
+            try:
+                r = measure(x)
+            except Exception as e:  # noqa: BLE001
+                r = {key: x, "status": "OOM" if hc.is_oom(e) else "error", "error": hc.error_text(e)}
+                if r["status"] == "error":
+                    hc.print_trace(e)
+            hc.free_cuda()
+            result[part].append(r)
+            hc.write_json(args.out, result)
+            print(f"  -> {r.get('status')} {r.get('tokens_per_s', '')} tok/s", flush=True)
 
-    for C in hc.int_list(args.decode_contexts):
-        print(f"decode C={C} ...", flush=True)
-        try:
-            r = bench_decode(model, vocab, C, args.decode_steps, args.cache, args.seed)
-        except Exception as e:  # noqa: BLE001
-            r = {"context": C, "status": "OOM" if hc.is_oom(e) else "error", "error": hc.error_text(e)}
-            if r["status"] == "error":
-                hc.print_trace(e)
-        hc.free_cuda()
-        result["decode"].append(r)
-        hc.write_json(args.out, result)
-        print(f"  -> {r.get('status')} {r.get('tokens_per_s', '')} tok/s", flush=True)
+    measure_each("prefill", "length", "L", hc.int_list(args.lengths),
+                 lambda L: bench_prefill(model, vocab, L, args.runs, args.warmup, args.seed))
+    measure_each("decode", "context", "C", hc.int_list(args.decode_contexts),
+                 lambda C: bench_decode(model, vocab, C, args.decode_steps, args.cache, args.seed))
 
     hc.write_json(args.out, result)
     print("\n=== HF prefill/decode baseline (Llama-3-8B shape, bf16, batch 1) ===")
