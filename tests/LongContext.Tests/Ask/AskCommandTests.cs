@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LongContext.Cli;
 using LongContext.Core.Tokenization;
 
 namespace LongContext.Tests.Ask;
@@ -9,15 +8,7 @@ namespace LongContext.Tests.Ask;
 [Collection(CliCollection.Name)]
 public class AskCommandTests
 {
-    private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
-    {
-        var (previousOut, previousErr) = (Console.Out, Console.Error);
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (await LongCtxApp.RunAsync(args), stdout.ToString(), stderr.ToString()); }
-        finally { Console.SetOut(previousOut); Console.SetError(previousErr); }
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => CliRun.Capture(args);
 
     private static JsonNode LastJson(string stdout) => JsonNode.Parse(stdout.TrimEnd().Split('\n')[^1])!;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Cli;
 using LongContext.Training.Data;
 
 namespace LongContext.Tests.Cli;
@@ -10,21 +9,11 @@ public class BenchCommandsTests
 {
     static async Task<(int Code, string Out)> Run(params string[] args)
     {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try { return (await LongCtxApp.RunAsync(args), stdout.ToString()); }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var (code, output, _) = await CliRun.Capture(args);
+        return (code, output);
     }
 
-    static JsonElement LastJson(string output) =>
-        JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1]).RootElement;
+    static JsonElement LastJson(string output) => CliRun.LastJson(output);
 
     [Fact]
     public async Task Bench_train_reports_every_length_with_the_checkpointing_used()

@@ -10,18 +10,8 @@ public class TokenizeCommandTests
 {
     private static async Task<(int Code, string Stdout)> Run(params string[] args)
     {
-        var previous = Console.Out;
-        var writer = new StringWriter();
-        Console.SetOut(writer);
-        try
-        {
-            int code = await LongCtxApp.RunAsync(args);
-            return (code, writer.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
+        var (code, stdout, _) = await CliRun.Capture(args);
+        return (code, stdout);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Cli;
 using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
@@ -51,27 +50,9 @@ public class TrainingCommandsTests
         return dir;
     }
 
-    static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = await LongCtxApp.RunAsync(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRun.Capture(args);
 
-    static JsonElement LastJsonLine(string output) =>
-        JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1]).RootElement;
+    static JsonElement LastJsonLine(string output) => CliRun.LastJson(output);
 
     [Fact]
     public async Task Pretrain_trains_from_random_weights_and_exports_a_loadable_model_with_its_tokenizer()

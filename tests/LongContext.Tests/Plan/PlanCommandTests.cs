@@ -6,30 +6,9 @@ namespace LongContext.Tests.Plan;
 [Collection(CliCollection.Name)]
 public class PlanCommandTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = await LongCtxApp.RunAsync(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRun.Capture(args);
 
-    private static JsonElement LastJsonLine(string output)
-    {
-        var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
-        return JsonDocument.Parse(last).RootElement;
-    }
+    private static JsonElement LastJsonLine(string output) => CliRun.LastJson(output);
 
     [Fact]
     public async Task Json_output_has_model_gpus_layout_stages_and_totals()
