@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -10,97 +9,52 @@ namespace LongContext.Tests.Ask;
 /// null); POST /v1/chat/completions answers <see cref="Pieces"/> as server-sent events when the request asks to stream
 /// and <see cref="Streams"/> is on, else as one JSON completion. Records the user messages it receives.
 /// </summary>
-public sealed class StreamingStubServer : IDisposable
+public sealed class StreamingStubServer : LoopbackHttpStub
 {
-    private readonly HttpListener _listener = new();
-
-    public Uri BaseUrl { get; }
     public int? MaxModelLen { get; set; }
     public bool Streams { get; set; } = true;
     public string[] Pieces { get; set; } = ["The engine", " returns", " 42."];
     public List<string> UserMessages { get; } = [];
     public List<JsonNode> Bodies { get; } = [];
 
-    public StreamingStubServer()
+    protected override void Handle(HttpListenerContext ctx)
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        BaseUrl = new Uri($"http://127.0.0.1:{port}/v1");
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        _ = Task.Run(LoopAsync);
-    }
-
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
+        var path = ctx.Request.Url!.AbsolutePath;
+        if (ctx.Request.HttpMethod == "GET" && path == "/v1/models")
         {
-            HttpListenerContext ctx;
-            try { ctx = await _listener.GetContextAsync(); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => Handle(ctx));
+            var entry = new JsonObject { ["id"] = "stub-model", ["object"] = "model" };
+            if (MaxModelLen is int n) entry["max_model_len"] = n;
+            Send(ctx, "application/json", new JsonObject { ["object"] = "list", ["data"] = new JsonArray(entry) }.ToJsonString());
+            return;
         }
-    }
-
-    private void Handle(HttpListenerContext ctx)
-    {
-        try
+        var req = JsonNode.Parse(ReadBody(ctx))!;
+        lock (UserMessages)
         {
-            var path = ctx.Request.Url!.AbsolutePath;
-            if (ctx.Request.HttpMethod == "GET" && path == "/v1/models")
-            {
-                var entry = new JsonObject { ["id"] = "stub-model", ["object"] = "model" };
-                if (MaxModelLen is int n) entry["max_model_len"] = n;
-                Send(ctx, "application/json", new JsonObject { ["object"] = "list", ["data"] = new JsonArray(entry) }.ToJsonString());
-                return;
-            }
-            string body;
-            using (var r = new StreamReader(ctx.Request.InputStream, Encoding.UTF8)) body = r.ReadToEnd();
-            var req = JsonNode.Parse(body)!;
-            lock (UserMessages)
-            {
-                Bodies.Add(req);
-                UserMessages.Add(req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>());
-            }
-            if (Streams && req["stream"]?.GetValue<bool>() == true)
-            {
-                ctx.Response.ContentType = "text/event-stream";
-                ctx.Response.SendChunked = true;
-                var output = ctx.Response.OutputStream;
-                void Event(JsonObject o)
-                {
-                    output.Write(Encoding.UTF8.GetBytes("data: " + o.ToJsonString() + "\n\n"));
-                    output.Flush();
-                }
-                foreach (var piece in Pieces)
-                    Event(new JsonObject { ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = piece }, ["finish_reason"] = null }) });
-                Event(new JsonObject
-                {
-                    ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = "stop" }),
-                    ["usage"] = new JsonObject { ["prompt_tokens"] = 123, ["completion_tokens"] = Pieces.Length },
-                });
-                output.Write(": keep-alive comment\n\ndata: [DONE]\n\n"u8);
-                ctx.Response.Close();
-                return;
-            }
-            var choice = new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Concat(Pieces) }, ["finish_reason"] = "stop" };
-            Send(ctx, "application/json", new JsonObject { ["choices"] = new JsonArray(choice), ["usage"] = new JsonObject { ["prompt_tokens"] = 123, ["completion_tokens"] = 3 } }.ToJsonString());
+            Bodies.Add(req);
+            UserMessages.Add(req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>());
         }
-        catch (Exception)
+        if (Streams && req["stream"]?.GetValue<bool>() == true)
         {
-            try { ctx.Response.StatusCode = 500; ctx.Response.Close(); } catch (Exception) { /* client gone */ }
+            ctx.Response.ContentType = "text/event-stream";
+            ctx.Response.SendChunked = true;
+            var output = ctx.Response.OutputStream;
+            void Event(JsonObject o)
+            {
+                output.Write(Encoding.UTF8.GetBytes("data: " + o.ToJsonString() + "\n\n"));
+                output.Flush();
+            }
+            foreach (var piece in Pieces)
+                Event(new JsonObject { ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = piece }, ["finish_reason"] = null }) });
+            Event(new JsonObject
+            {
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = "stop" }),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 123, ["completion_tokens"] = Pieces.Length },
+            });
+            output.Write(": keep-alive comment\n\ndata: [DONE]\n\n"u8);
+            ctx.Response.Close();
+            return;
         }
+        var choice = new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Concat(Pieces) }, ["finish_reason"] = "stop" };
+        Send(ctx, "application/json", new JsonObject { ["choices"] = new JsonArray(choice), ["usage"] = new JsonObject { ["prompt_tokens"] = 123, ["completion_tokens"] = 3 } }.ToJsonString());
     }
-
-    private static void Send(HttpListenerContext ctx, string contentType, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        ctx.Response.ContentType = contentType;
-        ctx.Response.OutputStream.Write(bytes);
-        ctx.Response.Close();
-    }
-
-    public void Dispose() => _listener.Close();
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace LongContext.Tests.Eval;
@@ -10,88 +8,44 @@ namespace LongContext.Tests.Eval;
 /// answered by <see cref="StubAnswers"/> (or by echoing the prompt). Counts requests; can fail the first N with 429 and
 /// call a hook on each request (used to cancel a run midway).
 /// </summary>
-public sealed class StubOpenAiServer : IDisposable
+public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
 {
-    private readonly HttpListener _listener = new();
-    private readonly CancellationTokenSource _stop = new();
     private int _requests;
-    private int _throttle;
+    private int _throttle = fail429First;
 
-    public Uri BaseUrl { get; }
     public int Requests => Volatile.Read(ref _requests);
     public bool Echo { get; set; }
     /// <summary>Called with the 1-based request number before answering.</summary>
     public Action<int>? OnRequest { get; set; }
     public List<string> Prompts { get; } = [];
 
-    public StubOpenAiServer(int fail429First = 0)
+    protected override void Handle(HttpListenerContext ctx)
     {
-        _throttle = fail429First;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        BaseUrl = new Uri($"http://127.0.0.1:{port}/v1");
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        _ = Task.Run(LoopAsync);
-    }
-
-    private async Task LoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
+        string body = ReadBody(ctx);
+        if (Interlocked.Decrement(ref _throttle) >= 0)
         {
-            HttpListenerContext ctx;
-            try { ctx = await _listener.GetContextAsync(); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => Handle(ctx));
-        }
-    }
-
-    private void Handle(HttpListenerContext ctx)
-    {
-        try
-        {
-            string body;
-            using (var r = new StreamReader(ctx.Request.InputStream, Encoding.UTF8)) body = r.ReadToEnd();
-            if (Interlocked.Decrement(ref _throttle) >= 0)
-            {
-                ctx.Response.StatusCode = 429;
-                ctx.Response.AddHeader("Retry-After", "0");
-                ctx.Response.Close();
-                return;
-            }
-            var n = Interlocked.Increment(ref _requests);
-            OnRequest?.Invoke(n);
-            var req = JsonNode.Parse(body)!;
-            var path = ctx.Request.Url!.AbsolutePath;
-            var chat = path.EndsWith("/chat/completions", StringComparison.Ordinal);
-            var prompt = chat ? req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>() : req["prompt"]!.GetValue<string>();
-            lock (Prompts) Prompts.Add(prompt);
-            var answer = Echo ? prompt : StubAnswers.Answer(prompt);
-            JsonObject choice = chat
-                ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer }, ["finish_reason"] = "stop" }
-                : new JsonObject { ["index"] = 0, ["text"] = answer, ["finish_reason"] = "stop" };
-            var resp = new JsonObject
-            {
-                ["id"] = $"stub-{n}", ["object"] = chat ? "chat.completion" : "text_completion", ["model"] = req["model"]?.GetValue<string>(),
-                ["choices"] = new JsonArray(choice),
-                ["usage"] = new JsonObject { ["prompt_tokens"] = prompt.Length / 4, ["completion_tokens"] = answer.Length / 4 },
-            };
-            var bytes = Encoding.UTF8.GetBytes(resp.ToJsonString());
-            ctx.Response.ContentType = "application/json";
-            ctx.Response.OutputStream.Write(bytes);
+            ctx.Response.StatusCode = 429;
+            ctx.Response.AddHeader("Retry-After", "0");
             ctx.Response.Close();
+            return;
         }
-        catch (Exception)
+        var n = Interlocked.Increment(ref _requests);
+        OnRequest?.Invoke(n);
+        var req = JsonNode.Parse(body)!;
+        var path = ctx.Request.Url!.AbsolutePath;
+        var chat = path.EndsWith("/chat/completions", StringComparison.Ordinal);
+        var prompt = chat ? req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>() : req["prompt"]!.GetValue<string>();
+        lock (Prompts) Prompts.Add(prompt);
+        var answer = Echo ? prompt : StubAnswers.Answer(prompt);
+        JsonObject choice = chat
+            ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer }, ["finish_reason"] = "stop" }
+            : new JsonObject { ["index"] = 0, ["text"] = answer, ["finish_reason"] = "stop" };
+        var resp = new JsonObject
         {
-            try { ctx.Response.StatusCode = 500; ctx.Response.Close(); } catch (Exception) { /* client gone */ }
-        }
-    }
-
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Close();
+            ["id"] = $"stub-{n}", ["object"] = chat ? "chat.completion" : "text_completion", ["model"] = req["model"]?.GetValue<string>(),
+            ["choices"] = new JsonArray(choice),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = prompt.Length / 4, ["completion_tokens"] = answer.Length / 4 },
+        };
+        Send(ctx, "application/json", resp.ToJsonString());
     }
 }
