@@ -38,7 +38,7 @@ public sealed class RecomputingLayerRunner(bool offloadToHost = false, int? reco
     {
         if (BackwardFailure is not { } failure) return;
         BackwardFailure = null;
-        throw new LongContext.Core.LongContextException(
+        throw new LongContextException(
             $"recomputing a checkpointed decoder layer in backward failed: {failure.Message}" +
             (failure.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
                 ? " — use a shorter sequence, --offload (layer inputs in host memory), or more GPUs." : ""));

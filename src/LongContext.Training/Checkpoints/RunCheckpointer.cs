@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LongContext.Core;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Weights;
 using LongContext.Training.Data;

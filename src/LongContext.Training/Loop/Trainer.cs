@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using LongContext.Core;
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using LongContext.Core.Model;
 using LongContext.Training.Checkpoints;
 using LongContext.Training.Data;

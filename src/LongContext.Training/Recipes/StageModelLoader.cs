@@ -1,4 +1,4 @@
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using LongContext.Core.Model;
 
 namespace LongContext.Training.Recipes;

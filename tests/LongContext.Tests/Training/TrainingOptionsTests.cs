@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Training.Loop;
 using LongContext.Training.Optim;
 
