@@ -171,6 +171,9 @@ internal sealed class HostProcessGroup : IProcessGroup
             ChannelOf(channel, index, color), ownsTransport: false);
     }
 
+    /// <summary>Fails this rank's pending operations and tells the peers (a rank whose own code failed).</summary>
+    internal void Abort(string reason) => transport.Abort(reason);
+
     public void Dispose()
     {
         if (disposed) return;
