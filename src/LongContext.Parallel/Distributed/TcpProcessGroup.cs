@@ -17,12 +17,15 @@ public static class TcpProcessGroup
     /// and returns rank <paramref name="rank"/>'s world group. <paramref name="advertise"/> is the address peers
     /// reach this rank at (default: the store connection's local address, or loopback).
     /// </summary>
-    public static IProcessGroup Create(IStore store, int rank, int size, TimeSpan? timeout = null, IPAddress? advertise = null, string prefix = "tcp")
+    public static IProcessGroup Create(IStore store, int rank, int size, TimeSpan? timeout = null, IPAddress? advertise = null, string prefix = "tcp") =>
+        Create(store, rank, size, timeout, advertise, prefix, GroupServices.None);
+
+    internal static IProcessGroup Create(IStore store, int rank, int size, TimeSpan? timeout, IPAddress? advertise, string prefix, GroupServices services)
     {
         if (rank < 0 || rank >= size) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is outside a world of {size}");
         var t = timeout ?? DistributedTimeouts.Default;
         advertise ??= store is TcpStore tcp ? tcp.LocalAddress : IPAddress.Loopback;
         var transport = TcpTransport.Connect(store, rank, size, advertise, t, prefix);
-        return new HostProcessGroup(transport, [.. Enumerable.Range(0, size)], "world", CPU, t, channel: 1, ownsTransport: true);
+        return new HostProcessGroup(transport, [.. Enumerable.Range(0, size)], "world", CPU, t, channel: 1, ownsTransport: true, services);
     }
 }

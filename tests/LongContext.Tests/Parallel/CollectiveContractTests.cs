@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LongContext.Parallel.Distributed;
 using TorchSharp;
-using static LongContext.Tests.Parallel.CollectiveReference;
+using static LongContext.Parallel.Diagnostics.CollectiveReference;
 using static TorchSharp.torch;
 
 namespace LongContext.Tests.Parallel;

@@ -29,6 +29,9 @@ internal sealed class Mailbox(int rank, int size)
         }
     }
 
+    /// <summary>Why <paramref name="peer"/>'s connection closed, or null while it is open.</summary>
+    public string? ClosedReason(int peer) { lock (gate) return closed[peer]; }
+
     /// <summary>Receives from <paramref name="peer"/> fail (once its queued messages are consumed) with this reason.</summary>
     public void Close(int peer, string reason)
     {

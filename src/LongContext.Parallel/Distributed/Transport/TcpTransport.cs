@@ -144,6 +144,7 @@ internal sealed class TcpTransport : IPeerTransport
         BinaryPrimitives.WriteInt32LittleEndian(head[8..], message.Length);
         lock (sendLocks[peer])
         {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 s.SendTimeout = (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds);
@@ -152,9 +153,13 @@ internal sealed class TcpTransport : IPeerTransport
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
+                var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                // The reader usually sees the cause (reset, close, abort frame) a moment later: prefer its words.
+                for (int i = 0; i < 100 && !mailbox.IsAborted && mailbox.ClosedReason(peer) is null; i++) Thread.Sleep(10);
                 if (mailbox.IsAborted) throw mailbox.AbortReason!;
-                throw e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock }
-                    ? new PeerFailureException(PeerFailureKind.Timeout, peer, $"timed out after {timeout.TotalSeconds:F0} s sending to rank {peer}, which stopped reading (hung or stopped)")
+                if (mailbox.ClosedReason(peer) is string closed) throw new PeerFailureException(PeerFailureKind.Closed, peer, closed);
+                throw e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock } && elapsed >= timeout * 0.9
+                    ? new PeerFailureException(PeerFailureKind.Timeout, peer, $"timed out after {elapsed.TotalSeconds:F1} s sending to rank {peer}, which stopped reading (hung or stopped)")
                     : new PeerFailureException(PeerFailureKind.Closed, peer, $"sending to rank {peer} failed ({e.Message}): its process exited or was killed");
             }
         }
@@ -207,10 +212,12 @@ internal sealed class TcpTransport : IPeerTransport
         }
         catch (Exception e)
         {
-            if (!closing)
-                mailbox.Close(peer, e is EndOfStreamException
-                    ? $"rank {peer} closed its connection: its process exited or was killed"
-                    : $"the connection to rank {peer} failed ({e.Message}): its process exited or was killed, or the network dropped");
+            if (closing) return;
+            mailbox.Close(peer, e is EndOfStreamException
+                ? $"rank {peer} closed its connection: its process exited or was killed"
+                : $"the connection to rank {peer} failed ({e.Message}): its process exited or was killed, or the network dropped");
+            // A send blocked on this socket (the peer stopped reading when it died) fails now instead of at its timeout.
+            try { s.Shutdown(SocketShutdown.Both); } catch (Exception) { }
         }
     }
 
