@@ -100,6 +100,9 @@ public sealed class DataParallelTopology : ITrainingTopology, IDisposable
         return t.cpu().item<long>();
     }
 
+    /// <summary>Gradient buckets whose reduction started while the backward was still running (0 without overlap).</summary>
+    public long BucketsOverlapped => reducer?.LaunchedDuringBackward ?? 0;
+
     public IDecoderLayerRunner? LayerRunner(IDecoderLayerRunner? inner) => reducer is null ? inner : new ProbingLayerRunner(inner, reducer);
 
     public void Backward(Tensor scaledLoss, int microStep, int microSteps)

@@ -35,6 +35,9 @@ internal sealed class GradientReducer : ILayerGradientsListener, IDisposable
             shards = [.. layout.Buckets.Select(b => zeros(b.ShardElements, ScalarType.Float32, b.Device).DetachFromDisposeScope())];
     }
 
+    /// <summary>Buckets whose collective started while the backward was still running (the overlap at work), since creation.</summary>
+    public long LaunchedDuringBackward { get; private set; }
+
     /// <summary>ZeRO-2: this rank's fp32 shard of each bucket's summed gradient (what the optimizer reads and clipping scales).</summary>
     public IReadOnlyList<Tensor> ShardGradients => shards;
 
@@ -70,7 +73,11 @@ internal sealed class GradientReducer : ILayerGradientsListener, IDisposable
         try
         {
             foreach (var b in layout.Buckets)
-                if (!launched[b.Index] && b.ReadyAtLayer >= layer) Launch(b);
+            {
+                if (launched[b.Index] || b.ReadyAtLayer < layer) continue;
+                Launch(b);
+                LaunchedDuringBackward++;
+            }
         }
         catch (Exception e)
         {
