@@ -85,8 +85,10 @@ public static class BenchCommand
         return bench;
     }
 
+    /// <param name="WorldSize">Data-parallel ranks (1 without a launcher); tokens/s are those of all of them.</param>
+    /// <param name="Backend">Process group: single, tcp or nccl.</param>
     public sealed record TrainReport(string Preset, string Device, string Dtype, string Attention, int LossChunkTokens, string Checkpointing,
-        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained);
+        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained, int WorldSize = 1, string Backend = "single", int Zero = 0);
 
     static Command CreateTrain()
     {
@@ -100,11 +102,14 @@ public static class BenchCommand
         var offload = new Option<bool>("--offload") { Description = "Keep checkpointed layer inputs in host memory" };
         var peak = new Option<double>("--peak-tflops") { Description = "Peak bf16 TFLOP/s for MFU (H100 SXM dense: 989)", DefaultValueFactory = _ => 989 };
         var device = EngineOptions.Device();
-        var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer.");
-        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, device }) train.Options.Add(o);
+        var parallel = TrainingCommandOptions.DataParallel();
+        var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer. "
+            + "Data parallel under `longctx launch --nproc-per-node N -- bench train ...` (one sequence per rank and step; tok/s of all ranks).");
+        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, device }.Concat(parallel.All)) train.Options.Add(o);
         train.SetHandler((parse, _) =>
         {
-            var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!));
+            var dev = dist.Device;
             var config = ModelPresets.Get(parse.GetValue(preset)!);
             var dtype = TorchRuntime.ResolveDtype(null, dev);
             using var model = ModelLoader.CreateRandom(config, dev, dtype);
@@ -118,8 +123,8 @@ public static class BenchCommand
                 _ => throw new ArgumentException($"--checkpointing {mode}: use all, none, auto or a layer count"),
             };
             LongSequenceLoss NewLoss() => new(parse.GetValue(chunk), layers, parse.GetValue(offload), autoCheckpointing: mode == "auto");
-            var bench = new TrainingBenchmark(model, backend, NewLoss, parse.GetValue(peak) * 1e12);
-            bool json = parse.GetValue(CliCommon.Json);
+            var bench = new TrainingBenchmark(model, backend, NewLoss, parse.GetValue(peak) * 1e12, dist.Topology);
+            bool json = parse.GetValue(CliCommon.Json) || !dist.IsMain;   // only rank 0 prints
             var results = new List<TrainMeasurement>();
             void Run(int length, int warm, int timed)
             {
@@ -139,7 +144,9 @@ public static class BenchCommand
                 }
             }
             int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
-            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest);
+            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest,
+                dist.WorldSize, dist.Backend, parse.GetValue(parallel.Zero));
+            if (!dist.IsMain) return 0;
             if (json) CliCommon.WriteJson(report);
             else
             {

@@ -138,7 +138,7 @@ internal sealed class GradientReducer : ILayerGradientsListener, IDisposable
         {
             if (lastUse && m.Param.grad is not null)
                 throw new DistributedException($"the gradient of {m.Name} changed after its bucket was sent to the other ranks (the backward "
-                    + "reached it later than its layer's end): the sum would be wrong. Rerun with --grad-overlap off and report this.");
+                    + "reached it later than its layer's end): the sum would be wrong. Rerun with --no-grad-overlap and report this.");
         }
         if (p.Shard is { } shard)
         {
