@@ -140,19 +140,24 @@ public static class DistributedSelfTest
         return output;
     }
 
-    /// <summary>An input made by a chain of kernels queued just before the collective that reads it.</summary>
+    /// <summary>
+    /// An input made by a chain of kernels queued just before the collective that reads it (on a GPU, tens of
+    /// milliseconds of queued work the communication stream must wait for; on the CPU a token amount).
+    /// </summary>
     static Tensor Produced(IProcessGroup g)
     {
-        var x = Input(g.Rank, [512, 512]).to(g.Device) / 512;
+        bool gpu = g.Device.type == DeviceType.CUDA;
+        long size = gpu ? 2048 : 128;
+        var x = Input(g.Rank, [size, size]).to(g.Device) / size;
         var y = x;
-        for (int i = 0; i < 16; i++) y = (y.matmul(x) + x).tanh();
+        for (int i = 0; i < (gpu ? 32 : 4); i++) y = (y.matmul(x) + x).tanh();
         return y;
     }
 
     static Tensor ProducerOrder(IProcessGroup g)
     {
         var y = Produced(g);
-        var output = full([g.Size * 512, 512], double.NaN, ScalarType.Float32, g.Device);
+        var output = full([g.Size * y.shape[0], y.shape[1]], double.NaN, ScalarType.Float32, g.Device);
         using var work = g.AllGatherAsync(output, y);
         work.Wait();
         return output;
