@@ -4,6 +4,7 @@ using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Runtime;
+using LongContext.Eval.Runs;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Trainer;
