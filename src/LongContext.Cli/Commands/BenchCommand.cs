@@ -1,10 +1,9 @@
 using System.CommandLine;
-using LongContext.Core;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Runs;
+using LongContext.Formats.Config;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Trainer;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using LongContext.Core;
+using LongContext;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Runs;
 using LongContext.Training.CodeRecipe;

@@ -2,6 +2,7 @@ using LongContext.Core.Attention;
 using LongContext.Core.Native;
 using TorchSharp;
 using static TorchSharp.torch;
+using LongContext.Formats.Config;
 
 namespace LongContext.Core.Diagnostics;
 
@@ -121,16 +122,12 @@ public static class SelfTest
             $"reserved {stats.Reserved >> 20} → {after.Reserved >> 20} MiB");
     }
 
-    /// <summary>
-    /// A small random Llama (GQA, 4 layers) run on the device (bf16 on CUDA) against the same weights in fp32 on
-    /// the CPU: last-position logits and hidden states, through the device's default attention backend.
-    /// </summary>
     /// <summary>The checks' model: a 4-layer GQA Llama with fixed random weights (seed 7, std 0.05).</summary>
-    static readonly Config.ModelConfig FixtureConfig = new()
+    static readonly ModelConfig FixtureConfig = new()
     {
         ModelType = "llama", VocabSize = 512, HiddenSize = 256, IntermediateSize = 512, NumHiddenLayers = 4,
         NumAttentionHeads = 8, NumKeyValueHeads = 2, HeadDim = 32, MaxPositionEmbeddings = 4096,
-        Rope = new Rope.RopeParameters { RopeTheta = 500_000 },
+        Rope = new RopeParameters { RopeTheta = 500_000 },
     };
 
     /// <summary>The fixture model on the device (bf16 on CUDA) and its fp32 CPU reference, same weights.</summary>
@@ -146,6 +143,10 @@ public static class SelfTest
         return (reference, model);
     }
 
+    /// <summary>
+    /// A small random Llama (GQA, 4 layers) run on the device (bf16 on CUDA) against the same weights in fp32 on
+    /// the CPU: last-position logits and hidden states, through the device's default attention backend.
+    /// </summary>
     static IEnumerable<SelfTestCheck> ModelChecks(Device device)
     {
         var config = FixtureConfig;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Training.Data;
 
 namespace LongContext.Training.CodeRecipe;

@@ -4,12 +4,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Core.Runtime;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Perplexity;
 using LongContext.Training.Data;
 using LongContext.Training.Export;
@@ -119,7 +119,7 @@ public sealed class CodeRecipeRunner
             Event("tokenizer", trained with { TokenizerJson = "" });
         }
         var tokenizer = HfTokenizer.Load(tokenizerDir);
-        int eos = tokenizer.EosTokenId ?? throw new Core.ConfigException($"{tokenizerDir}: the tokenizer names no eos_token (tokenizer_config.json); the recipe ends documents with it.");
+        int eos = tokenizer.EosTokenId ?? throw new ConfigException($"{tokenizerDir}: the tokenizer names no eos_token (tokenizer_config.json); the recipe ends documents with it.");
         result.PhaseSeconds["tokenizer"] = phase.Elapsed.TotalSeconds;
 
         // 3. Token corpora.

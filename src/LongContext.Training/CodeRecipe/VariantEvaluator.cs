@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LongContext.Core.Inference;
 using LongContext.Eval.Backends;
+using LongContext.Eval.Engine;
 using LongContext.Eval.Passkey;
 using LongContext.Eval.Perplexity;
 using LongContext.Eval.Reports;

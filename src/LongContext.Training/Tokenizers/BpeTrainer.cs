@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LongContext.Core;
-using LongContext.Core.Tokenization;
+using LongContext;
+using LongContext.Formats.Tokenization;
 using LongContext.Training.Data;
 
 namespace LongContext.Training.Tokenizers;

@@ -1,4 +1,4 @@
-using LongContext.Core;
+using LongContext;
 
 namespace LongContext.Training.Tokenizers;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Passkey;
 using LongContext.Tests.Data;
 using LongContext.Training.CodeRecipe;
@@ -79,7 +79,7 @@ public class CodeRecipeTests
     {
         Assert.Equal(540, LongContext.Cli.Commands.CodeRecipeCommand.ParseSeconds("540s"));
         Assert.Equal(540, LongContext.Cli.Commands.CodeRecipeCommand.ParseSeconds("9m"));
-        Assert.Throws<LongContext.Core.ConfigException>(() => LongContext.Cli.Commands.CodeRecipeCommand.ParseSeconds("soon"));
+        Assert.Throws<LongContext.ConfigException>(() => LongContext.Cli.Commands.CodeRecipeCommand.ParseSeconds("soon"));
     }
 
     [Fact]
