@@ -41,6 +41,7 @@ public static class SelfTestDistCommand
                 return AsRank(deviceSpec, t, parse.GetValue(simulate), parse.GetValue(failureRank), json);
             int n = parse.GetValue(worldSize);
             if (n < 1) throw new DistributedException($"--world-size {n}: at least one rank.");
+            if (parse.GetValue(simulate) is not null && n < 2) throw new DistributedException("--simulate-failure needs --world-size 2 or more: the other ranks must detect the failure.");
             if (parse.GetValue(threads))
             {
                 var dev = TorchRuntime.ResolveDevice(deviceSpec);
