@@ -2,6 +2,7 @@ using System.Text.Json;
 using LongContext.Cli;
 using LongContext.Core.Inference;
 using LongContext.Eval.Backends;
+using LongContext.Eval.Engine;
 using LongContext.Eval.Perplexity;
 using LongContext.Eval.Runs;
 
@@ -38,7 +39,7 @@ public class EvalBaseModelEndToEndTests
             Assert.Equal(4, summary.GetProperty("items").GetInt32());
             return made;
         });
-        var tokenizer = LongContext.Core.Tokenization.HfTokenizer.Load(model);
+        var tokenizer = LongContext.Formats.Tokenization.HfTokenizer.Load(model);
         var prompts = made.Single().Prompts;
         Assert.Equal(4, prompts.Count);
         Assert.All(prompts, ids =>

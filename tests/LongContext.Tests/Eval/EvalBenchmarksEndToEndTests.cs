@@ -85,7 +85,7 @@ public class EvalBenchmarksEndToEndTests
             Assert.Equal(2, CliRun.LastJson(stdout).GetProperty("items").GetInt32());
             return made;
         });
-        var tokenizer = LongContext.Core.Tokenization.HfTokenizer.Load(model);
+        var tokenizer = LongContext.Formats.Tokenization.HfTokenizer.Load(model);
         Assert.All(made.Single().Prompts, ids =>
         {
             var text = tokenizer.Decode(ids, skipSpecialTokens: true);

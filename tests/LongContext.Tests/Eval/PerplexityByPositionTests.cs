@@ -1,4 +1,4 @@
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Perplexity;
 using LongContext.Eval.Reports;
 

@@ -1,8 +1,9 @@
 using LongContext.Core.Inference;
-using LongContext.Core.Tokenization;
+using LongContext.Eval.Backends;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Perplexity;
 
-namespace LongContext.Eval.Backends;
+namespace LongContext.Eval.Engine;
 
 /// <summary>Per-token losses on the in-process engine: one KV-cached pass in chunks, logits for a bounded number of positions at a time.</summary>
 public sealed class EngineTokenLossScorer(EngineSession session) : ITokenLossScorer, IDisposable
