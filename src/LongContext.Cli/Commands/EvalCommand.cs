@@ -9,6 +9,7 @@ public static class EvalCommand
     {
         var cmd = new Command("eval", "Evaluate long-context ability: NIAH, RULER, many-shot ICL; resumable runs with reports and plots.");
         cmd.Subcommands.Add(EvalNiahCommand.Create());
+        cmd.Subcommands.Add(EvalNoLiMaCommand.Create());
         cmd.Subcommands.Add(EvalRulerCommand.Create());
         cmd.Subcommands.Add(EvalIclCommand.Create());
         cmd.Subcommands.Add(EvalLongBenchCommand.Create());

@@ -1,3 +1,5 @@
+using LongContext.Eval.Text;
+
 namespace LongContext.Eval.LongBench;
 
 /// <summary>
@@ -61,12 +63,9 @@ public static class LongBenchPrompts
     /// <summary>pred.py's fill: the same replace chain, in its order, each value stripped as Python's str.strip().</summary>
     public static string Fill(string template, LongBenchItem item, string? cot = null)
     {
-        var s = template.Replace("$DOC$", PyStrip(item.Context!)).Replace("$Q$", PyStrip(item.Question!))
-            .Replace("$C_A$", PyStrip(item.ChoiceA!)).Replace("$C_B$", PyStrip(item.ChoiceB!))
-            .Replace("$C_C$", PyStrip(item.ChoiceC!)).Replace("$C_D$", PyStrip(item.ChoiceD!));
+        var s = template.Replace("$DOC$", PythonStrings.Strip(item.Context!)).Replace("$Q$", PythonStrings.Strip(item.Question!))
+            .Replace("$C_A$", PythonStrings.Strip(item.ChoiceA!)).Replace("$C_B$", PythonStrings.Strip(item.ChoiceB!))
+            .Replace("$C_C$", PythonStrings.Strip(item.ChoiceC!)).Replace("$C_D$", PythonStrings.Strip(item.ChoiceD!));
         return cot is null ? s : s.Replace("$COT$", cot);
     }
-
-    /// <summary>Python's str.strip(): .NET's white space plus the separators U+001C–U+001F that Python also strips.</summary>
-    public static string PyStrip(string s) => s.Trim().Trim('\x1c', '\x1d', '\x1e', '\x1f') is var t && t.Length != s.Length ? PyStrip(t) : s;
 }

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using LongContext.Formats.Tokenization;
 using LongContext.Eval.Backends;
 using LongContext.Eval.Runs;
+using LongContext.Eval.Text;
 
 namespace LongContext.Eval.LongBench;
 
@@ -62,12 +63,12 @@ public static partial class LongBenchSuite
             string? pred = null, cotResponse = null;
             async Task<double> Score(string output, CancellationToken ct)
             {
-                var response = LongBenchPrompts.PyStrip(output);
+                var response = PythonStrings.Strip(output);
                 if (options.Cot)
                 {
                     cotResponse = response;
                     var (second, _) = Truncate(LongBenchPrompts.Fill(LongBenchPrompts.ZeroShotCotAnswer, item, response), tokenizer, options.MaxLength);
-                    response = LongBenchPrompts.PyStrip((await session.Backend.GenerateAsync(GenerationRequest.FromUser(second, "", 128), ct).ConfigureAwait(false)).Text);
+                    response = PythonStrings.Strip((await session.Backend.GenerateAsync(GenerationRequest.FromUser(second, "", 128), ct).ConfigureAwait(false)).Text);
                 }
                 pred = ExtractAnswer(response);
                 return pred == item.Answer ? 100 : 0;

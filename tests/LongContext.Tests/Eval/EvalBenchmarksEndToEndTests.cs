@@ -95,4 +95,59 @@ public class EvalBenchmarksEndToEndTests
         });
         Assert.All(ResultStore.Read(dir), r => { Assert.Null(r.Error); Assert.True(r.Details!["truncated"]!.GetValue<bool>()); });
     }
+
+    [Fact]
+    public async Task NoLiMa_over_an_endpoint_scores_by_length_with_base_score_and_effective_length_then_resumes()
+    {
+        using var stub = new StubOpenAiServer { Answerer = NoLiMaTests.Reader };
+        var dir = EvalFixtures.TempDir("nolima-http");
+        var data = NoLiMaTests.WriteData();
+        string[] args = ["eval", "nolima", "--endpoint", stub.BaseUrl.ToString(), "--tokenizer", "t", "--mode", "chat", "--data", data, "--lengths", "100,200,400", "--depths", "5", "--out", dir, "--json"];
+        await WithTestTokenizer(async () =>
+        {
+            var (code, stdout, stderr) = await CliRun.Capture(args);
+            Assert.True(code == 0, stderr);
+            Assert.Equal(3 * 3 * 2 * 5, stub.Requests);                     // lengths × tests × books × depths
+            Assert.All(stub.Prompts, p => Assert.StartsWith("You will answer a question based on the following book snippet:\n\n", p));
+            var s = CliRun.LastJson(stdout);
+            Assert.Equal(60, s.GetProperty("per_length").GetProperty("100").GetDouble());        // depths 0, 25, 50 of 0–100 answered
+            Assert.Equal(60, s.GetProperty("base_score").GetDouble());
+            Assert.Equal(400, s.GetProperty("effective_length").GetInt32());
+            Assert.Equal(60, s.GetProperty("by_question_type").GetProperty("direct").GetProperty("200").GetDouble());
+            var records = ResultStore.Read(dir);
+            var first = records.Single(r => r.Task == "0401_T17_C02_onehop" && r.Length == 100 && r.Index == "rand_book_2|0");
+            var rng = new LongContext.Eval.Text.NumpyLegacyRandom(42 + 401 + 1);               // seed + haystack number, first depth
+            Assert.Equal(NoLiMaTests.Characters[rng.Choice(10)], first.Details!["character"]!.GetValue<string>());
+            Assert.Equal([first.Details["character"]!.GetValue<string>()], first.References);
+            Assert.True(File.Exists(Path.Combine(dir, "nolima_heatmap.png")));
+            Assert.Contains("| **all (without direct)** |", File.ReadAllText(Path.Combine(dir, "report.md")));
+
+            Assert.Equal(0, (await CliRun.Capture(args)).Code);
+            Assert.Equal(90, stub.Requests);
+            return 0;
+        });
+    }
+
+    [Fact]
+    public async Task NoLiMa_on_the_in_process_engine_sends_the_system_prompt_and_the_task_template()
+    {
+        var model = EvalInProcessEndToEndTests.ModelDir();
+        var dir = EvalFixtures.TempDir("nolima-local");
+        string[] args = ["eval", "nolima", "--model", model, "--data", NoLiMaTests.WriteData(), "--lengths", "100", "--depths", "2", "--limit", "1", "--max-new-tokens", "4", "--out", dir, "--json"];
+        var made = await EvalInProcessEndToEndTests.WithEngine(async (made, _) =>
+        {
+            var (code, stdout, stderr) = await CliRun.Capture(args);
+            Assert.True(code == 0, stderr);
+            Assert.Equal(4, CliRun.LastJson(stdout).GetProperty("items").GetInt32());      // 1 test × 2 books × 2 depths
+            return made;
+        });
+        var tokenizer = LongContext.Formats.Tokenization.HfTokenizer.Load(model);
+        Assert.All(made.Single().Prompts, ids =>
+        {
+            var text = tokenizer.Decode(ids);
+            Assert.StartsWith("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant<|eot_id|>", text);
+            Assert.Contains("Question: Which character has been to Helsinki?", text);
+        });
+        Assert.All(ResultStore.Read(dir), r => Assert.Null(r.Error));
+    }
 }
