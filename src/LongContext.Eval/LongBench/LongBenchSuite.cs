@@ -167,6 +167,7 @@ public static partial class LongBenchSuite
         summary["score"] = J(Acc(records));
         summary["compensated"] = J(Comp(records));
         summary["by_domain"] = byDomain;
+        summary["comparable"] = failed == 0 && m.Tasks.All(t => t.Comparable);
         summary["no_answer"] = noAnswer;
         summary["truncated"] = truncated;
     }

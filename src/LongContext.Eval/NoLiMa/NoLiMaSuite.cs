@@ -183,5 +183,6 @@ public static class NoLiMaSuite
         summary["threshold"] = J(threshold);
         summary["effective_length"] = passing;
         summary["by_question_type"] = byType;
+        summary["comparable"] = records.All(r => r.Error is null) && m.Tasks.All(t => t.Comparable);
     }
 }

@@ -97,6 +97,21 @@ public class NoLiMaTests
         Assert.Throws<EvalException>(() => book.Place("NEEDLE.", 100_000, 0.5));
     }
 
+    [Fact]
+    public void Distractor_goes_outside_the_free_zone_around_the_needle()
+    {
+        var tok = new TestTokenizer();
+        var book = new NoLiMaHaystack(Path.Combine(WriteData(lines: 300), "haystack", "rand_shuffle", "rand_book_2.txt"), tok);
+        var rng = new NumpyLegacyRandom(9);
+        var depth = NoLiMaHaystack.DistractorDepth(rng, 800, 0.1);
+        Assert.True(depth >= 0.3, $"{depth}");                                           // ≥ needle depth + free zone (0.2)
+        var text = book.PlaceWithDistractor("NEEDLE here.", "DISTRACTOR there.", 800, 0.1, depth);
+        var (needle, distractor) = (text.IndexOf("NEEDLE here.", StringComparison.Ordinal), text.IndexOf(" DISTRACTOR there.\n", StringComparison.Ordinal));
+        Assert.True(needle > 0 && distractor > needle, text[..200]);
+        Assert.InRange(distractor / (double)text.Length, depth - 0.1, depth + 0.1);
+        Assert.Equal(0.7, NoLiMaHaystack.DistractorDepth(new NumpyLegacyRandom(1), 250, 0.5));   // below 500 tokens: fixed
+    }
+
     [Theory]
     [InlineData(NoLiMaMetric.Contains, "It is Katie.", true)]
     [InlineData(NoLiMaMetric.Contains, "It is katie.", false)]                         // case-sensitive
