@@ -43,17 +43,13 @@ public static partial class LongBenchSuite
             (options.Domains is null || options.Domains.Contains(i.Domain))).ToList();
         if (options.Limit is int n) selected = selected.Take(n).ToList();
         if (selected.Count == 0) throw new EvalException($"{data.Path}: no question matches the --difficulty/--length-category/--domain filters.");
-        var config = new JsonObject
+        var config = session.WithModel(new JsonObject
         {
             ["suite"] = SuiteName,
             ["data"] = $"{System.IO.Path.GetFileName(data.Path)} ({data.Items.Count} questions, {data.Bytes} bytes)",
             ["max_length"] = options.MaxLength,
             ["cot"] = options.Cot,
-            ["backend"] = session.Backend.Describe,
-            ["prefix_placement"] = session.Placement,
-            ["tokenizer"] = session.TokenizerId,
-            ["chat_template"] = session.Measurer.Template.Name,
-        };
+        });
         var hash = RunManifest.Hash(config);
         var tokenizer = session.Measurer.Tokenizer;
         var plans = selected.Select(meta => new EvalItemPlan(SuiteName, meta.Domain, options.MaxLength, meta.Id, null, () =>

@@ -51,7 +51,7 @@ public static class NoLiMaSuite
         var depths = Depths(o.DepthCount);
         var tokenizer = session.Measurer.Tokenizer;
         var books = o.Haystacks.Select(path => new Lazy<NoLiMaHaystack>(() => new NoLiMaHaystack(path, tokenizer))).ToList();
-        var config = new JsonObject
+        var config = session.WithModel(new JsonObject
         {
             ["suite"] = SuiteName,
             ["needle_set"] = $"{Path.GetFileName(o.NeedleSet)}@{Sha(o.NeedleSet)}",
@@ -59,11 +59,7 @@ public static class NoLiMaSuite
             ["metric"] = o.Metric.ToString().ToLowerInvariant(),
             ["system_prompt"] = o.SystemPrompt,
             ["max_new_tokens"] = o.MaxNewTokens,
-            ["backend"] = session.Backend.Describe,
-            ["prefix_placement"] = session.Placement,
-            ["tokenizer"] = session.TokenizerId,
-            ["chat_template"] = session.Measurer.Template.Name,
-        };
+        });
         var hash = RunManifest.Hash(config);
         var plans = new List<EvalItemPlan>();
         foreach (var length in o.Lengths)
