@@ -48,7 +48,7 @@ public sealed class HfTokenizer : ITextTokenizer
     public ChatTemplate? ChatTemplate { get; private init; }
     /// <summary>Every named template: "default" plus the other entries of a chat_template list (e.g. "tool_use", "rag") and additional_chat_templates/*.jinja.</summary>
     public IReadOnlyDictionary<string, ChatTemplate> ChatTemplates { get; private init; } = new Dictionary<string, ChatTemplate>();
-    /// <summary>tokenizer_config clean_up_tokenization_spaces (transformers applies it in decode; Decode here does not).</summary>
+    /// <summary>tokenizer_config clean_up_tokenization_spaces (Llama-3 sets it): Decode then tidies " ." → "." etc., as transformers' decode does.</summary>
     public bool CleanUpTokenizationSpaces { get; private init; }
     public IReadOnlyCollection<AddedToken> AddedTokens => _added.Tokens;
 
@@ -165,7 +165,34 @@ public sealed class HfTokenizer : ITextTokenizer
         return ids;
     }
 
-    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    /// <summary>
+    /// transformers' tokenizer.decode(ids, skip_special_tokens): tokenizers' decode, then clean_up_tokenization when
+    /// tokenizer_config sets clean_up_tokenization_spaces.
+    /// </summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false) =>
+        Decode(ids, skipSpecialTokens, CleanUpTokenizationSpaces);
+
+    /// <summary>Decode with an explicit clean-up choice (false = HF tokenizers' own decode, as streaming needs: the clean-up is not prefix-stable).</summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens, bool cleanUpTokenizationSpaces)
+    {
+        string text = DecodeTokens(ids, skipSpecialTokens);
+        return cleanUpTokenizationSpaces ? CleanUpTokenization(text) : text;
+    }
+
+    /// <summary>transformers' clean_up_tokenization: drops the space the word-level tokenizers of old put before punctuation and English contractions.</summary>
+    public static string CleanUpTokenization(string text) => text
+        .Replace(" .", ".", StringComparison.Ordinal)
+        .Replace(" ?", "?", StringComparison.Ordinal)
+        .Replace(" !", "!", StringComparison.Ordinal)
+        .Replace(" ,", ",", StringComparison.Ordinal)
+        .Replace(" ' ", "'", StringComparison.Ordinal)
+        .Replace(" n't", "n't", StringComparison.Ordinal)
+        .Replace(" 'm", "'m", StringComparison.Ordinal)
+        .Replace(" 's", "'s", StringComparison.Ordinal)
+        .Replace(" 've", "'ve", StringComparison.Ordinal)
+        .Replace(" 're", "'re", StringComparison.Ordinal);
+
+    private string DecodeTokens(IEnumerable<int> ids, bool skipSpecialTokens)
     {
         var tokens = new List<string>();
         foreach (int id in ids)
