@@ -3,6 +3,7 @@ using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Runtime;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Trainer;
