@@ -25,7 +25,11 @@ internal static class UnicodeNormalizer
         var chars = Decompose(text, compat, data);
         if (compose) Compose(chars, data);
         var sb = new StringBuilder(chars.Count + 8);
-        foreach (int c in chars) sb.Append(char.ConvertFromUtf32(c));
+        foreach (int c in chars)
+        {
+            if (c < 0x10000) sb.Append((char)c);
+            else sb.Append((char)(0xD7C0 + (c >> 10))).Append((char)(0xDC00 | (c & 0x3FF)));
+        }
         return sb.ToString();
     }
 
