@@ -4,6 +4,7 @@ using LongContext.Core.Model;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Runs;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Trainer;
