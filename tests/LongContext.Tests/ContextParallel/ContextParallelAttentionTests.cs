@@ -1,0 +1,149 @@
+using LongContext.Core.Attention;
+using LongContext.Parallel.ContextParallel;
+using LongContext.Parallel.Distributed;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LongContext.Tests.ContextParallel;
+
+public class ContextParallelAttentionTests
+{
+    const double Scale = 0.37;   // not 1/√D: the scale must reach every block
+
+    // Explicit softmax attention in float64 over the whole sequence, causal within documents, with autograd gradients.
+    static (Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv) Reference(Tensor q, Tensor k, Tensor v, Tensor dout, PackedDocuments? docs)
+    {
+        long g = q.shape[1] / k.shape[1], l = q.shape[2];
+        var (qd, kd, vd) = (q.to(ScalarType.Float64).requires_grad_(), k.to(ScalarType.Float64).requires_grad_(), v.to(ScalarType.Float64).requires_grad_());
+        var scores = matmul(qd, kd.repeat_interleave(g, dim: 1).transpose(-2, -1)) * Scale;
+        var visible = arange(l).unsqueeze(0) <= arange(l).unsqueeze(1);                 // [L, L] causal
+        var mask = visible.unsqueeze(0).repeat(q.shape[0], 1, 1);                         // [B, L, L]
+        if (docs is not null)
+            for (int row = 0; row < docs.Rows; row++)
+            {
+                var id = zeros(l, dtype: ScalarType.Int64);
+                int d = 0;
+                foreach (var (s, e) in docs.Segments(row)) id.narrow(0, s, e - s).fill_(d++);
+                mask[row] = mask[row].logical_and(id.unsqueeze(0) == id.unsqueeze(1));
+            }
+        scores = scores.masked_fill(mask.logical_not().unsqueeze(1), double.NegativeInfinity);
+        var o = matmul(scores.softmax(-1), vd.repeat_interleave(g, dim: 1));
+        o.backward([dout.to(ScalarType.Float64)]);
+        return (o.detach(), scores.logsumexp(-1).detach(), qd.grad!, kd.grad!, vd.grad!);
+    }
+
+    static double RelErr(Tensor got, Tensor expected)
+    {
+        var e = expected.to(ScalarType.Float64);
+        return (got.to(ScalarType.Float64) - e).norm().item<double>() / e.norm().item<double>();
+    }
+
+    static IContextParallelAttention Create(string variant, IProcessGroup g, ZigzagLayout layout, PackedDocuments? docs) => variant switch
+    {
+        "ring" => new RingAttention(g, layout, docs),
+        "allgather" => new AllGatherAttention(g, layout, docs),
+        "allgather-1head" => new AllGatherAttention(g, layout, docs, kvHeadsPerGather: 1),
+        _ => throw new ArgumentException(variant),
+    };
+
+    /// <summary>Runs the backend on every rank as threads, autograd included, and checks the unsharded results.</summary>
+    static void AssertMatchesSingleDevice(string variant, int n, int hq, int hkv, bool documents, ScalarType dtype, double tolerance)
+    {
+        const long c = 3, b = 2, d = 8;
+        var layout = new ZigzagLayout(n, 2 * n * c);
+        long l = layout.SequenceLength;
+        // Row 0: a one-token document, boundaries inside and at the edge of chunks; row 1: two halves.
+        int[] Starts(params long[] at) => [.. at.Where(p => p < l).Distinct().Order().Select(p => (int)p)];
+        var docs = documents ? new PackedDocuments([Starts(0, 1, c - 1, 2 * c + 1, l - 2), Starts(0, l / 2)], l) : null;
+        var gen = new Generator(17);
+        Tensor Draw(long h) => randn([b, h, l, d], generator: gen).to(dtype);
+        var (q, k, v, dout) = (Draw(hq), Draw(hkv), Draw(hkv), Draw(hq));
+        var expected = Reference(q, k, v, dout, docs);
+
+        var ranks = ThreadProcessGroup.Run(n, g =>
+        {
+            var attention = Create(variant, g, layout, docs);
+            Tensor Mine(Tensor x, bool grad) => layout.Shard(x, g.Rank, dim: 2).detach().requires_grad_(grad);
+            var (ql, kl, vl) = (Mine(q, true), Mine(k, true), Mine(v, true));
+            var output = new ContextParallelAttentionBackend(attention).Attend(ql, kl, vl, causal: true, Scale);
+            output.backward([Mine(dout, false)]);
+            using var noGrad = no_grad();
+            var lse = attention.Forward(ql, kl, vl, true, Scale).Lse;
+            return new[] { output.detach(), lse, ql.grad!, kl.grad!, vl.grad! }.Select(t => t.DetachFromDisposeScope()).ToArray();
+        });
+        var names = new[] { "output", "lse", "dq", "dk", "dv" };
+        var want = new[] { expected.o, expected.lse, expected.dq, expected.dk, expected.dv };
+        for (int i = 0; i < 5; i++)
+        {
+            var got = layout.Unshard([.. ranks.Select(r => r[i])], dim: 2);
+            Assert.Equal(want[i].shape, got.shape);
+            if (i != 1) Assert.Equal(dtype, got.dtype);
+            double err = RelErr(got, want[i]);
+            Assert.True(err <= tolerance, $"{variant} N={n} {hq}:{hkv} docs={documents} {dtype}: {names[i]} rel. error {err:E2} > {tolerance:E0}");
+        }
+    }
+
+    [Theory]
+    [InlineData("ring", 1)]
+    [InlineData("ring", 2)]
+    [InlineData("ring", 3)]
+    [InlineData("ring", 4)]
+    [InlineData("ring", 8)]
+    [InlineData("allgather", 2)]
+    [InlineData("allgather", 3)]
+    [InlineData("allgather", 4)]
+    [InlineData("allgather-1head", 3)]
+    public void Forward_and_backward_equal_single_device_attention_in_fp32(string variant, int n)
+    {
+        AssertMatchesSingleDevice(variant, n, 8, 2, documents: false, ScalarType.Float32, 1e-5);
+        AssertMatchesSingleDevice(variant, n, 8, 1, documents: true, ScalarType.Float32, 1e-5);
+    }
+
+    [Theory]
+    [InlineData("ring", 2)]
+    [InlineData("ring", 4)]
+    [InlineData("allgather", 2)]
+    [InlineData("allgather", 4)]
+    public void Packed_documents_stay_isolated_across_shards_with_gqa_4_to_1(string variant, int n) =>
+        AssertMatchesSingleDevice(variant, n, 8, 2, documents: true, ScalarType.Float32, 1e-5);
+
+    [Theory]
+    [InlineData("ring", 3)]
+    [InlineData("allgather", 3)]
+    public void Bf16_shards_stay_within_bf16_tolerance(string variant, int n) =>
+        AssertMatchesSingleDevice(variant, n, 8, 2, documents: true, ScalarType.BFloat16, 2e-2);
+
+    [Fact]
+    public void Running_merge_in_fp32_equals_attention_over_the_union_of_key_blocks()
+    {
+        var gen = new Generator(5);
+        var (q, k, v) = (randn([1, 4, 6, 8], generator: gen), randn([1, 2, 12, 8], generator: gen), randn([1, 2, 12, 8], generator: gen));
+        var whole = MathAttention.Forward(q, k, v, causal: false);
+        var running = RunningAttention.Empty(1, 4, 6, 8, CPU);
+        // Rows 0–2 see keys 0–5 and 6–11 in two blocks; rows 3–5 see the same keys, the second block first.
+        foreach (var (q0, k0) in new[] { (0L, 0L), (0L, 6L), (3L, 6L), (3L, 0L) })
+        {
+            var block = new AttentionBlock(0, 1, q0, 3, k0, 6, false);
+            running.Add(block, MathAttention.Forward(q.narrow(2, q0, 3), k.narrow(2, k0, 6), v.narrow(2, k0, 6), false));
+        }
+        var merged = running.Finish(ScalarType.Float32);
+        Assert.True(RelErr(merged.Output, whole.Output) < 1e-6);
+        Assert.True(RelErr(merged.Lse, whole.Lse) < 1e-6);
+    }
+
+    [Fact]
+    public void The_backend_refuses_a_kv_cache_and_sliding_windows_with_what_to_do()
+    {
+        var layout = new ZigzagLayout(1, 8);
+        ThreadProcessGroup.Run(1, g =>
+        {
+            var backend = new ContextParallelAttentionBackend(new RingAttention(g, layout));
+            var e = Assert.Throws<ContextParallelException>(() => backend.Attend(zeros(1, 2, 1, 4), zeros(1, 2, 9, 4), zeros(1, 2, 9, 4), true, 0.5));
+            Assert.Contains("shard the inputs with ZigzagLayout.Shard", e.Message);
+            var w = Assert.Throws<ContextParallelException>(() => backend.AttendSlidingWindow(zeros(1, 2, 8, 4), zeros(1, 2, 8, 4), zeros(1, 2, 8, 4), 4, 0.5));
+            Assert.Contains("cp = 1", w.Message);
+        });
+        var mismatch = Assert.Throws<ContextParallelException>(() => ThreadProcessGroup.Run(2, g => new RingAttention(g, new ZigzagLayout(4, 16))));
+        Assert.Contains("cp = 4 but group 'world' has 2 ranks", mismatch.Message);
+    }
+}
