@@ -12,7 +12,7 @@ namespace LongContext.Parallel.ContextParallel;
 /// </summary>
 public sealed class RunningAttention
 {
-    /// <summary>fp32 [B, Hq, L, D].</summary>
+    /// <summary>fp32 [B, Hq, L, D], in [B, L, Hq, D] memory like the fused kernels' output (the model's merge of heads stays a view).</summary>
     public Tensor Output { get; }
     /// <summary>fp32 [B, Hq, L], −inf where no key was seen.</summary>
     public Tensor Lse { get; }
@@ -20,7 +20,7 @@ public sealed class RunningAttention
     RunningAttention(Tensor output, Tensor lse) => (Output, Lse) = (output, lse);
 
     public static RunningAttention Empty(long batch, long heads, long length, long headDim, Device device) =>
-        new(zeros([batch, heads, length, headDim], dtype: ScalarType.Float32, device: device),
+        new(zeros([batch, length, heads, headDim], dtype: ScalarType.Float32, device: device).transpose(1, 2),
             full([batch, heads, length], double.NegativeInfinity, dtype: ScalarType.Float32, device: device));
 
     /// <summary>The accumulator of heads [start, start+count) (views: merging into it updates this one).</summary>
@@ -42,6 +42,6 @@ public sealed class RunningAttention
         l.copy_(where(first, bl, lse));
     }
 
-    /// <summary>The result in the caller's dtype (the LSE stays fp32).</summary>
+    /// <summary>The result in the caller's dtype, same memory layout (the LSE stays fp32).</summary>
     public AttentionResult Finish(ScalarType dtype) => new(Output.to(dtype), Lse);
 }

@@ -66,6 +66,7 @@ public class ContextParallelAttentionTests
             Tensor Mine(Tensor x, bool grad) => layout.Shard(x, g.Rank, dim: 2).detach().requires_grad_(grad);
             var (ql, kl, vl) = (Mine(q, true), Mine(k, true), Mine(v, true));
             var output = new ContextParallelAttentionBackend(attention).Attend(ql, kl, vl, causal: true, Scale);
+            Assert.Equal(hq * d, output.stride(2));   // [B, L, H, D] memory: the model merges heads without a copy
             output.backward([Mine(dout, false)]);
             using var noGrad = no_grad();
             var lse = attention.Forward(ql, kl, vl, true, Scale).Lse;
