@@ -82,6 +82,7 @@ public static class BenchCommand
         bench.Subcommands.Add(prefill);
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(BenchServeCommand.Create());
+        bench.Subcommands.Add(BenchRingCommand.Create());
         return bench;
     }
 
