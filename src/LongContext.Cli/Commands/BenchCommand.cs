@@ -1,8 +1,8 @@
 using System.CommandLine;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Runtime;
+using LongContext.Formats.Config;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Trainer;

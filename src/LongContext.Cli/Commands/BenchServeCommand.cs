@@ -1,6 +1,6 @@
 using System.CommandLine;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
+using LongContext.Formats.Config;
 using LongContext.Server.Scheduling;
 using LongContext.Training.Plan;
 using Spectre.Console;

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using LongContext.Core.Tokenization;
 using LongContext.Eval;
 using LongContext.Eval.Backends;
 using LongContext.Eval.Reports;
 using LongContext.Eval.Runs;
+using LongContext.Formats.Tokenization;
 using Spectre.Console;
 
 namespace LongContext.Cli.Commands;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using LongContext.Core;
 using LongContext.Training.Quickstart;
 using Spectre.Console;
 

@@ -2,6 +2,7 @@ using LongContext.Core.Attention;
 using LongContext.Core.Native;
 using TorchSharp;
 using static TorchSharp.torch;
+using LongContext.Formats.Config;
 
 namespace LongContext.Core.Diagnostics;
 
@@ -126,11 +127,11 @@ public static class SelfTest
     /// </summary>
     static IEnumerable<SelfTestCheck> ModelChecks(Device device)
     {
-        var config = new Config.ModelConfig
+        var config = new ModelConfig
         {
             ModelType = "llama", VocabSize = 512, HiddenSize = 256, IntermediateSize = 512, NumHiddenLayers = 4,
             NumAttentionHeads = 8, NumKeyValueHeads = 2, HeadDim = 32, MaxPositionEmbeddings = 4096,
-            Rope = new Rope.RopeParameters { RopeTheta = 500_000 },
+            Rope = new RopeParameters { RopeTheta = 500_000 },
         };
         bool cuda = device.type == DeviceType.CUDA;
         var dtype = cuda ? ScalarType.BFloat16 : ScalarType.Float32;

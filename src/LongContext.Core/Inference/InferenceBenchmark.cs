@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Native;
+using LongContext.Formats.Config;
 using static TorchSharp.torch;
 
 namespace LongContext.Core.Inference;

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using LongContext.Cli;
-using LongContext.Core.Tokenization;
 using LongContext.Eval.Backends;
+using LongContext.Eval.Engine;
 using LongContext.Eval.Runs;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Tests.Eval;
 

@@ -1,6 +1,7 @@
 using LongContext.Core.Inference;
 using LongContext.Core.Weights;
 using static TorchSharp.torch;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Tests.Inference;
 
