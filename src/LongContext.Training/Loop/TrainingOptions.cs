@@ -4,17 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LongContext.Training.Optim;
 
-namespace LongContext.Training.Trainer;
-
-/// <summary>How the learning rate moves after warmup.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<LrScheduleKind>))]
-public enum LrScheduleKind
-{
-    /// <summary>Cosine decay from learning_rate to learning_rate · min_lr_ratio at max_steps.</summary>
-    Cosine,
-    /// <summary>learning_rate for every step after warmup.</summary>
-    Constant,
-}
+namespace LongContext.Training.Loop;
 
 /// <summary>
 /// Options of one training run. JSON names are snake_case (a job config can be this record as JSON, unknown keys
@@ -48,6 +38,12 @@ public sealed record TrainingOptions
     [JsonPropertyName("out_dir")] public string OutDir { get; init; } = "runs/train";
     /// <summary>Peak FLOP/s of the hardware the run uses (e.g. 989e12 for one H100 bf16 dense); null leaves mfu out of the metrics.</summary>
     [JsonPropertyName("peak_flops")] public double? PeakFlopsPerSecond { get; init; }
+    /// <summary>
+    /// Packed-document masking: attention stays inside each document of a packed row (block-diagonal causal, from the
+    /// batches' document segments), as Llama-3 and ProLong train. Position resets and boundary labels are the data
+    /// packer's (<see cref="Data.PackingOptions"/>). Changes what the run computes, so it is part of the trajectory.
+    /// </summary>
+    [JsonPropertyName("document_mask")] public bool DocumentMask { get; init; }
     /// <summary>Above this many bytes, model.safetensors in checkpoints is split into shards.</summary>
     [JsonPropertyName("max_shard_bytes")] public long MaxShardBytes { get; init; } = 5L << 30;
 
@@ -86,21 +82,27 @@ public sealed record TrainingOptions
     }
 
     /// <summary>The options that decide what the run computes (not where it writes or how often it saves).</summary>
-    public IReadOnlyDictionary<string, string> TrajectoryFields() => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, string> TrajectoryFields()
     {
-        ["learning_rate"] = R(LearningRate),
-        ["min_lr_ratio"] = R(MinLrRatio),
-        ["warmup_steps"] = WarmupSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["schedule"] = Schedule.ToString(),
-        ["max_steps"] = MaxSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["gradient_accumulation"] = GradientAccumulation.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["max_grad_norm"] = R(MaxGradNorm),
-        ["weight_decay"] = R(WeightDecay),
-        ["beta1"] = R(Beta1),
-        ["beta2"] = R(Beta2),
-        ["eps"] = R(Eps),
-        ["seed"] = Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+        var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["learning_rate"] = R(LearningRate),
+            ["min_lr_ratio"] = R(MinLrRatio),
+            ["warmup_steps"] = WarmupSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["schedule"] = Schedule.ToString(),
+            ["max_steps"] = MaxSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["gradient_accumulation"] = GradientAccumulation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["max_grad_norm"] = R(MaxGradNorm),
+            ["weight_decay"] = R(WeightDecay),
+            ["beta1"] = R(Beta1),
+            ["beta2"] = R(Beta2),
+            ["eps"] = R(Eps),
+            ["seed"] = Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        // Only when on, so checkpoints written before the option existed still resume.
+        if (DocumentMask) fields["document_mask"] = "true";
+        return fields;
+    }
 
     /// <summary>SHA-256 (hex) over <see cref="TrajectoryFields"/>.</summary>
     public string TrajectoryHash() => Hash(TrajectoryFields());

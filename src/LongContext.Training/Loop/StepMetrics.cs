@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace LongContext.Training.Trainer;
+namespace LongContext.Training.Loop;
 
 /// <summary>One line of metrics.jsonl: what optimizer step <see cref="Step"/> (1-based count of steps done) did.</summary>
 public sealed record StepMetrics
@@ -23,26 +23,4 @@ public sealed record StepMetrics
     [JsonPropertyName("peak_memory_bytes")] public long PeakMemoryBytes { get; init; }
     /// <summary>What <see cref="PeakMemoryBytes"/> measures: "cuda_peak_allocated" or "process_peak_working_set".</summary>
     [JsonPropertyName("memory_kind")] public string MemoryKind { get; init; } = "";
-}
-
-/// <summary>What the CLI shows while training runs (reported once per step).</summary>
-public sealed record TrainingProgress(int Step, int MaxSteps, StepMetrics Last, double AverageTokensPerSecond, TimeSpan Elapsed, TimeSpan? Eta);
-
-/// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
-public sealed record TrainingResult
-{
-    /// <summary>Steps already done when Run started (from a resume).</summary>
-    public required int StartStep { get; init; }
-    public required int FinalStep { get; init; }
-    /// <summary>True when cancellation stopped the run before max_steps (a checkpoint was saved first).</summary>
-    public required bool Interrupted { get; init; }
-    public required IReadOnlyList<StepMetrics> Steps { get; init; }
-    /// <summary>The checkpoint written last (null when the run did no step and had nothing to save).</summary>
-    public string? LastCheckpoint { get; init; }
-    public required string MetricsPath { get; init; }
-    public string? LossCurvePath { get; init; }
-    public required TimeSpan Elapsed { get; init; }
-    /// <summary>Things that went wrong after training without failing the run (e.g. the loss plot could not be drawn).</summary>
-    public IReadOnlyList<string> Warnings { get; init; } = [];
-    public bool Completed => !Interrupted;
 }

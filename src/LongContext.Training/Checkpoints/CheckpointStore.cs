@@ -3,19 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace LongContext.Training.Trainer;
-
-/// <summary>A file of a checkpoint and its size, as listed in manifest.json.</summary>
-public sealed record CheckpointFile(string Name, long Bytes);
-
-/// <summary>manifest.json: written last, so a checkpoint folder is complete exactly when it has one.</summary>
-public sealed record CheckpointManifest(string Format, int Step, DateTimeOffset CreatedUtc, IReadOnlyList<CheckpointFile> Files)
-{
-    public const string CurrentFormat = "longcontext-trainer-checkpoint/1";
-}
-
-/// <summary>A complete checkpoint on disk.</summary>
-public sealed record CheckpointInfo(int Step, string Path);
+namespace LongContext.Training.Checkpoints;
 
 /// <summary>
 /// The checkpoints/ folder of a run: `step-000123/` folders, each written as `step-000123.tmp/` and renamed once

@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LongContext.Training.Loop;
 
-namespace LongContext.Training.Trainer;
+namespace LongContext.Training.Reports;
 
 /// <summary>metrics.jsonl: one <see cref="StepMetrics"/> JSON object per line, appended and flushed after each step.</summary>
 public static class MetricsLog

@@ -1,6 +1,6 @@
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
-using LongContext.Training.Checkpointing;
+using LongContext.Training.ActivationCheckpointing;
 using LongContext.Training.Loss;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,12 +8,12 @@ using static LongContext.Tests.Training.TinyTrainingModel;
 
 namespace LongContext.Tests.Training;
 
-public class CheckpointedLayerRunnerTests
+public class RecomputingLayerRunnerTests
 {
     static (Tensor loss, Dictionary<string, Tensor> grads) LossAndGradients(LlamaForCausalLM model, Tensor ids, Tensor labels,
         IAttentionBackend backend, IDecoderLayerRunner? runner, Tensor? positions = null, int? lossChunk = null)
     {
-        var hidden = model.Forward(ids, backend, positionIds: positions, layerRunner: runner);
+        var hidden = model.Forward(ids, new ForwardContext(backend) { PositionIds = positions }, layerRunner: runner);
         var loss = lossChunk is int chunk
             ? ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, labels, chunk)
             : PlainLoss(model, hidden, labels);
@@ -37,7 +37,7 @@ public class CheckpointedLayerRunnerTests
         var model = Create(tied, biases: tied);
         var (ids, labels) = Batch(model, 2, 11);
         var (expectedLoss, expected) = LossAndGradients(model, ids, labels, Backend(backend), null);
-        var (loss, actual) = LossAndGradients(model, ids, labels, Backend(backend), new CheckpointedLayerRunner(offload));
+        var (loss, actual) = LossAndGradients(model, ids, labels, Backend(backend), new RecomputingLayerRunner(offload));
         AssertClose(expectedLoss, loss, 1e-6, "loss");
         Assert.Equal(model.parameters().Count(), expected.Count);
         AssertSameGradients(expected, actual, 5e-6);
@@ -52,7 +52,7 @@ public class CheckpointedLayerRunnerTests
         var positions = DocumentPositions(2, 14, 0, 5, 9);
         Assert.Equal(0L, positions[0, 9].item<long>());
         var (expectedLoss, expected) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null, positions);
-        var (loss, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new CheckpointedLayerRunner(), positions);
+        var (loss, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new RecomputingLayerRunner(), positions);
         AssertClose(expectedLoss, loss, 1e-6, "loss");
         AssertSameGradients(expected, actual, 5e-6);
         // The positions matter: default positions give another loss.
@@ -70,7 +70,7 @@ public class CheckpointedLayerRunnerTests
         var (ids, labels) = Batch(model, 2, 13);
         var positions = DocumentPositions(2, 13, 0, 6);
         var (expectedLoss, expected) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null, positions);
-        var (loss, actual) = LossAndGradients(model, ids, labels, new FusedAttentionBackend(), new CheckpointedLayerRunner(), positions, lossChunk: 5);
+        var (loss, actual) = LossAndGradients(model, ids, labels, new FusedAttentionBackend(), new RecomputingLayerRunner(), positions, lossChunk: 5);
         AssertClose(expectedLoss, loss, 1e-5, "loss");
         AssertSameGradients(expected, actual, 1e-5);
     }
@@ -84,7 +84,7 @@ public class CheckpointedLayerRunnerTests
         foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.StartsWith("model.layers.1.", StringComparison.Ordinal);
         var (ids, labels) = Batch(model, 1, 9);
         var (_, expected) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null);
-        var (_, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new CheckpointedLayerRunner());
+        var (_, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new RecomputingLayerRunner());
         Assert.NotEmpty(expected);
         Assert.All(expected.Keys, k => Assert.StartsWith("model.layers.1.", k));
         AssertSameGradients(expected, actual, 5e-6);
@@ -108,7 +108,7 @@ public class CheckpointedLayerRunnerTests
         var (ids, labels) = Batch(model, 2, 9);
         var (expectedLoss, expected) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), null);
         calls.Clear();
-        var (loss, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new CheckpointedLayerRunner(checkpointedLayers: 1));
+        var (loss, actual) = LossAndGradients(model, ids, labels, new SdpaAttentionBackend(), new RecomputingLayerRunner(recomputedLayers: 1));
         AssertClose(expectedLoss, loss, 1e-6, "loss");
         AssertSameGradients(expected, actual, 5e-6);
         // Layer 0 ran without a graph and again in backward; layers 1 and 2 ran once, with their graphs kept.
@@ -123,9 +123,9 @@ public class CheckpointedLayerRunnerTests
         // Throw only when the layer runs with gradients on, i.e. in the backward's recompute (as a CUDA OOM would).
         model.model.layers[1].mlp.register_forward_hook((_, _, output) =>
             is_grad_enabled() ? throw new InvalidOperationException("CUDA out of memory (simulated)") : output);
-        var runner = new CheckpointedLayerRunner();
+        var runner = new RecomputingLayerRunner();
         var (ids, labels) = Batch(model, 1, 7);
-        var hidden = model.Forward(ids, new SdpaAttentionBackend(), layerRunner: runner);
+        var hidden = model.Forward(ids, new ForwardContext(new SdpaAttentionBackend()), layerRunner: runner);
         PlainLoss(model, hidden, labels).backward();                       // returns: the failure waits in the runner
         var error = Assert.Throws<LongContextException>(runner.ThrowIfBackwardFailed);
         Assert.Contains("out of memory", error.Message);
@@ -149,7 +149,7 @@ public class CheckpointedLayerRunnerTests
             });
         }
         var (ids, labels) = Batch(model, 1, 6);
-        var hidden = model.Forward(ids, new SdpaAttentionBackend(), layerRunner: new CheckpointedLayerRunner());
+        var hidden = model.Forward(ids, new ForwardContext(new SdpaAttentionBackend()), layerRunner: new RecomputingLayerRunner());
         Assert.Equal([(0, false), (1, false)], calls);   // forward ran without building a graph
         Assert.True(hidden.requires_grad);
         PlainLoss(model, hidden, labels).backward();
@@ -164,7 +164,7 @@ public class CheckpointedLayerRunnerTests
         var (ids, _) = Batch(model, 1, 8);
         using var _ = no_grad();
         var plain = model.Forward(ids, new SdpaAttentionBackend());
-        var run = model.Forward(ids, new SdpaAttentionBackend(), layerRunner: new CheckpointedLayerRunner());
+        var run = model.Forward(ids, new ForwardContext(new SdpaAttentionBackend()), layerRunner: new RecomputingLayerRunner());
         AssertClose(plain, run, 0, "hidden states");
     }
 
@@ -173,7 +173,7 @@ public class CheckpointedLayerRunnerTests
     {
         var model = Create(tied: false, layers: 1);
         using var cache = new LongContext.Core.Inference.KvCache(model.Config, 1, 8, ScalarType.Float32, CPU);
-        Assert.Throws<ArgumentException>(() => model.Forward(zeros([1, 2], ScalarType.Int64), new SdpaAttentionBackend(), cache,
-            layerRunner: new CheckpointedLayerRunner()));
+        Assert.Throws<ArgumentException>(() => model.Forward(zeros([1, 2], ScalarType.Int64), new ForwardContext(new SdpaAttentionBackend()), cache,
+            layerRunner: new RecomputingLayerRunner()));
     }
 }

@@ -1,6 +1,6 @@
 using LongContext.Training.Data;
 
-namespace LongContext.Training.Trainer;
+namespace LongContext.Training.Checkpoints;
 
 /// <summary>
 /// trainer_state.json of a checkpoint: where the run is (steps, tokens, data cursor, schedule position) and the
