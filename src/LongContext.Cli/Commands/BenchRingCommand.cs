@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LongContext.Core.Attention;
 using LongContext.Core.Runtime;
 using LongContext.Parallel.ContextParallel;
 using LongContext.Training.Plan;
@@ -38,7 +39,7 @@ public static class BenchRingCommand
             foreach (int n in sizes) _ = new ZigzagLayout(n, l);   // a length the layout cannot split fails before any work
             long? doc = parse.GetValue(docLength) is string d ? ContextLength.Parse(d, "--document-length") : null;
             var documents = doc is long every
-                ? new PackedDocuments([[.. Enumerable.Range(0, (int)((l + every - 1) / every)).Select(i => (int)(i * every))]], l)
+                ? new DocumentSegments([[.. Enumerable.Range(0, (int)((l + every - 1) / every)).Select(i => (int)(i * every))]], checked((int)l))
                 : null;
             var shape = new RingKernelBenchmark.Shape(l, parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(headDim));
             bool json = parse.GetValue(CliCommon.Json);

@@ -13,34 +13,35 @@ namespace LongContext.Parallel.ContextParallel;
 /// ring-flash-attention's <c>heads_k_stride</c>). The backward gathers again, accumulates dK/dV of the whole
 /// sequence in fp32 and reduce-scatters them to their owners.
 /// </summary>
-public sealed class AllGatherAttention(IProcessGroup group, ZigzagLayout layout, PackedDocuments? documents = null,
-    int kvHeadsPerGather = 0, AttentionKernel kernel = AttentionKernel.Auto) : IContextParallelAttention
+public sealed class AllGatherAttention(IProcessGroup group, int kvHeadsPerGather = 0, AttentionKernel kernel = AttentionKernel.Auto)
+    : IContextParallelAttention
 {
     public string Name => "allgather";
-    public ZigzagLayout Layout { get; } = group.Size == layout.WorldSize ? layout
-        : throw new ContextParallelException($"the zigzag layout is for cp = {layout.WorldSize} but group '{group.Name}' has {group.Size} ranks.");
-    public PackedDocuments? Documents => documents;
+    public int Rank => group.Rank;
+    public int WorldSize => group.Size;
 
-    public AttentionResult Forward(Tensor q, Tensor k, Tensor v, bool causal, double? scale)
+    public AttentionResult Forward(Tensor q, Tensor k, Tensor v, ContextParallelCall call)
     {
-        var (b, hq, hkv, d) = Layout.CheckShard(q, k, v, "all-gather");
+        var layout = call.Layout;
+        var (b, hq, hkv, d) = layout.CheckShard(q, k, v, group.Size, "all-gather");
         using var scope = NewDisposeScope();
         long g = hq / hkv;
-        var blocks = ZigzagBlocks.AllGather(Layout, group.Rank, b, causal, documents);
-        var running = RunningAttention.Empty(b, hq, Layout.LocalLength, d, q.device);
-        ForEachHeadGroup(k, v, (h0, hn, kg, vg) =>
-            BlockAttention.Forward(q.narrow(1, h0 * g, hn * g), kg, vg, blocks, running.Heads(h0 * g, hn * g), scale, kernel));
+        var blocks = ZigzagBlocks.AllGather(layout, group.Rank, b, call.Causal, call.Documents);
+        var running = RunningAttention.Empty(b, hq, layout.LocalLength, d, q.device);
+        ForEachHeadGroup(layout, k, v, (h0, hn, kg, vg) =>
+            BlockAttention.Forward(q.narrow(1, h0 * g, hn * g), kg, vg, blocks, running.Heads(h0 * g, hn * g), call.Scale, kernel));
         var result = running.Finish(q.dtype);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Lse.MoveToOuterDisposeScope());
     }
 
     public (Tensor dq, Tensor dk, Tensor dv) Backward(Tensor gradOut, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        bool causal, double? scale)
+        ContextParallelCall call)
     {
-        var (b, hq, hkv, d) = Layout.CheckShard(q, k, v, "all-gather");
+        var layout = call.Layout;
+        var (b, hq, hkv, d) = layout.CheckShard(q, k, v, group.Size, "all-gather");
         using var scope = NewDisposeScope();
         long g = hq / hkv;
-        var blocks = ZigzagBlocks.AllGather(Layout, group.Rank, b, causal, documents);
+        var blocks = ZigzagBlocks.AllGather(layout, group.Rank, b, call.Causal, call.Documents);
         var dq = zeros(q.shape, dtype: ScalarType.Float32, device: q.device);
         var dk = empty(k.shape, dtype: k.dtype, device: k.device);
         var dv = empty(v.shape, dtype: v.dtype, device: v.device);
@@ -48,14 +49,14 @@ public sealed class AllGatherAttention(IProcessGroup group, ZigzagLayout layout,
         var scatters = new List<(IWork Work, Tensor Mine, long H0, long Hn)>();
         try
         {
-            ForEachHeadGroup(k, v, (h0, hn, kg, vg) =>
+            ForEachHeadGroup(layout, k, v, (h0, hn, kg, vg) =>
             {
-                var dkv = zeros([2, b, hn, Layout.SequenceLength, d], dtype: ScalarType.Float32, device: q.device);
+                var dkv = zeros([2, b, hn, layout.SequenceLength, d], dtype: ScalarType.Float32, device: q.device);
                 Tensor Heads(Tensor x) => x.narrow(1, h0 * g, hn * g);
-                BlockAttention.Backward(Heads(gradOut), Heads(q), kg, vg, Heads(output), Heads(lse), blocks, Heads(dq), dkv[0], dkv[1], scale, kernel);
+                BlockAttention.Backward(Heads(gradOut), Heads(q), kg, vg, Heads(output), Heads(lse), blocks, Heads(dq), dkv[0], dkv[1], call.Scale, kernel);
                 // By rank (each rank's two chunks side by side), then summed over ranks into the owner's slice.
-                var byRank = cat([.. Enumerable.Range(0, group.Size).Select(r => Layout.Shard(dkv, r, dim: 3))], 0);
-                var mine = empty([2, b, hn, Layout.LocalLength, d], dtype: ScalarType.Float32, device: q.device);
+                var byRank = cat([.. Enumerable.Range(0, group.Size).Select(r => layout.Shard(dkv, r, dim: 3))], 0);
+                var mine = empty([2, b, hn, layout.LocalLength, d], dtype: ScalarType.Float32, device: q.device);
                 scatters.Add((group.ReduceScatterAsync(mine, byRank), mine.DetachFromDisposeScope(), h0, hn));
             });
             foreach (var (work, mine, h0, hn) in scatters)
@@ -81,7 +82,7 @@ public sealed class AllGatherAttention(IProcessGroup group, ZigzagLayout layout,
     /// each, for one group of KV heads at a time; the next group's all-gather is in flight meanwhile. What the body
     /// allocates is freed when it returns.
     /// </summary>
-    void ForEachHeadGroup(Tensor k, Tensor v, Action<long, long, Tensor, Tensor> body)
+    void ForEachHeadGroup(ZigzagLayout layout, Tensor k, Tensor v, Action<long, long, Tensor, Tensor> body)
     {
         long hkv = k.shape[1], per = kvHeadsPerGather > 0 ? Math.Min(kvHeadsPerGather, hkv) : hkv;
         (IWork Work, Tensor Buffer) Post(long h0, long hn)
@@ -100,8 +101,8 @@ public sealed class AllGatherAttention(IProcessGroup group, ZigzagLayout layout,
             {
                 work.Wait();
                 using var scope = NewDisposeScope();
-                var kg = Layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r])], dim: 2);
-                var vg = Layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r + 1])], dim: 2);
+                var kg = layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r])], dim: 2);
+                var vg = layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r + 1])], dim: 2);
                 body(h0, hn, kg, vg);
             }
             finally

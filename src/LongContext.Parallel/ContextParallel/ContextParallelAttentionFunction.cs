@@ -13,20 +13,18 @@ public sealed class ContextParallelAttentionFunction : autograd.SingleTensorFunc
     public override string Name => "ContextParallelAttention";
 
     /// <summary>Differentiable context-parallel attention of this rank's shard: q [B,Hq,2c,D], k/v [B,Hkv,2c,D].</summary>
-    public static Tensor Apply(IContextParallelAttention attention, Tensor q, Tensor k, Tensor v, bool causal, double? scale) =>
-        apply(q, k, v, attention, causal, scale ?? 0.0);
+    public static Tensor Apply(IContextParallelAttention attention, Tensor q, Tensor k, Tensor v, ContextParallelCall call) =>
+        apply(q, k, v, attention, call);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var (q, k, v) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
         var attention = (IContextParallelAttention)vars[3];
-        bool causal = (bool)vars[4];
-        double scale = (double)vars[5];
-        var result = attention.Forward(q, k, v, causal, scale > 0 ? scale : null);
+        var call = (ContextParallelCall)vars[4];
+        var result = attention.Forward(q, k, v, call);
         ctx.save_for_backward([q, k, v, result.Output, result.Lse]);
         ctx.save_data("attention", attention);
-        ctx.save_data("causal", causal);
-        ctx.save_data("scale", scale);
+        ctx.save_data("call", call);
         return result.Output;
     }
 
@@ -34,10 +32,8 @@ public sealed class ContextParallelAttentionFunction : autograd.SingleTensorFunc
     {
         var saved = ctx.get_saved_variables();
         var attention = (IContextParallelAttention)ctx.get_data("attention");
-        double scale = (double)ctx.get_data("scale");
-        var (dq, dk, dv) = attention.Backward(gradOutput, saved[0], saved[1], saved[2], saved[3], saved[4],
-            (bool)ctx.get_data("causal"), scale > 0 ? scale : null);
+        var (dq, dk, dv) = attention.Backward(gradOutput, saved[0], saved[1], saved[2], saved[3], saved[4], (ContextParallelCall)ctx.get_data("call"));
         // One entry per forward argument; the non-tensor ones get null.
-        return [dq, dk, dv, null!, null!, null!];
+        return [dq, dk, dv, null!, null!];
     }
 }

@@ -54,12 +54,16 @@ public static class ContextParallelChoice
         _ => throw new ContextParallelException($"--cp-attention '{value}': expected ring, allgather or auto."),
     };
 
-    public static ContextParallelDecision Choose(ContextParallelVariant requested, ContextParallelShape shape, PackedDocuments? documents = null,
+    /// <summary>
+    /// The variant for a run: <paramref name="documentMask"/> says whether its batches carry packed-document masks
+    /// (the run's option; the segments themselves change per batch, so the compute is modelled as plain causal, an
+    /// upper bound).
+    /// </summary>
+    public static ContextParallelDecision Choose(ContextParallelVariant requested, ContextParallelShape shape, bool documentMask = false,
         ContextParallelHardware? hardware = null)
     {
         var hw = hardware ?? new ContextParallelHardware();
-        bool hasDocuments = documents is not null && !documents.IsSingleDocument;
-        double pairs = VisiblePairs(shape, documents);
+                double pairs = shape.Batch * shape.SequenceLength * (shape.SequenceLength + 1) / 2.0;   // causal query-key pairs
         var ring = RingCost(shape, pairs, hw);
         int heads = HeadsPerGather(shape, hw);
         var gather = heads > 0 ? AllGatherCost(shape, pairs, heads, hw) : null;
@@ -77,28 +81,21 @@ public static class ContextParallelChoice
         }
         if (shape.WorldSize == 1) return new(ContextParallelVariant.Ring, 0, "cp = 1: no communication", ring, gather);
         if (gather is null) return new(ContextParallelVariant.Ring, 0, $"auto: ring, since {fits}", ring, null);
-        if (hasDocuments) return new(ContextParallelVariant.AllGather, heads, $"auto: packed documents → all-gather ({fits})", ring, gather);
+        if (documentMask) return new(ContextParallelVariant.AllGather, heads, $"auto: packed documents → all-gather ({fits})", ring, gather);
         string times = $"modelled {Ms(ring.TotalSeconds)} ring vs {Ms(gather.TotalSeconds)} all-gather per layer";
         return gather.TotalSeconds < ring.TotalSeconds
             ? new(ContextParallelVariant.AllGather, heads, $"auto: all-gather ({times}; {fits})", ring, gather)
             : new(ContextParallelVariant.Ring, 0, $"auto: ring ({times})", ring, gather);
     }
 
-    /// <summary>The chosen variant for this rank of <paramref name="group"/>.</summary>
-    public static IContextParallelAttention Create(ContextParallelDecision decision, IProcessGroup group, ZigzagLayout layout,
-        PackedDocuments? documents = null, AttentionKernel kernel = AttentionKernel.Auto) => decision.Variant switch
+    /// <summary>The chosen variant for this rank of <paramref name="group"/> (the context-parallel group).</summary>
+    public static IContextParallelAttention Create(ContextParallelDecision decision, IProcessGroup group, AttentionKernel kernel = AttentionKernel.Auto) =>
+        decision.Variant switch
     {
-        ContextParallelVariant.AllGather => new AllGatherAttention(group, layout, documents, decision.KvHeadsPerGather, kernel),
-        ContextParallelVariant.Ring => new RingAttention(group, layout, documents, kernel),
+        ContextParallelVariant.AllGather => new AllGatherAttention(group, decision.KvHeadsPerGather, kernel),
+        ContextParallelVariant.Ring => new RingAttention(group, kernel),
         _ => throw new ArgumentException("decide first: Auto is not a variant to build", nameof(decision)),
     };
-
-    // Query-key pairs the mask lets through, summed over the batch (causal: L(L+1)/2 per row, less with documents).
-    static double VisiblePairs(ContextParallelShape s, PackedDocuments? documents)
-    {
-        if (documents is null) return s.Batch * s.SequenceLength * (s.SequenceLength + 1) / 2.0;
-        return Enumerable.Range(0, documents.Rows).Sum(row => documents.Segments(row).Sum(d => (d.End - d.Start) * (d.End - d.Start + 1) / 2.0));
-    }
 
     // Forward 4·pairs·D·Hq FLOP, backward 2.5× that (long-context-recipes.md §6.2), split over the ranks.
     static double ComputeSeconds(ContextParallelShape s, double pairs, ContextParallelHardware hw) =>

@@ -72,11 +72,11 @@ public static class ContextParallelSelfTest
 
     // Row 0: a one-token document, boundaries inside a chunk and on a chunk edge, a document across several ranks;
     // row 1: two halves.
-    static PackedDocuments Documents(ZigzagLayout layout)
+    static DocumentSegments Documents(ZigzagLayout layout)
     {
         long l = layout.SequenceLength, c = layout.ChunkLength;
         int[] Starts(params long[] at) => [.. at.Where(p => p < l).Distinct().Order().Select(p => (int)p)];
-        return new([Starts(0, 1, c / 2, 2 * c, 2 * c + 3, l - 2), Starts(0, l / 2)], l);
+        return new([Starts(0, 1, c / 2, 2 * c, 2 * c + 3, l - 2), Starts(0, l / 2)], (int)l);
     }
 
     sealed record Tensors(Tensor Q, Tensor K, Tensor V, Tensor GradOut) : IDisposable
@@ -99,32 +99,15 @@ public static class ContextParallelSelfTest
         return new Tensors(Draw(hq), Draw(hkv), Draw(hkv), Draw(hq));
     }
 
-    /// <summary>Single-device fused attention on the whole sequence; with documents, each document on its own.</summary>
-    static Results SingleDevice(Tensors x, PackedDocuments? docs)
+    /// <summary>Single-device fused attention on the whole sequence; with documents, block-diagonal (each document on its own).</summary>
+    static Results SingleDevice(Tensors x, DocumentSegments? docs)
     {
         using var scope = NewDisposeScope();
-        if (docs is null)
-        {
-            var r = FusedAttention.Forward(x.Q, x.K, x.V, causal: true);
-            var (dq, dk, dv) = FusedAttention.Backward(x.GradOut, x.Q, x.K, x.V, r.Output, r.Lse, causal: true);
-            return Keep(new Results(r.Output, r.Lse, dq, dk, dv));
-        }
-        var result = new Results(empty_like(x.Q), empty(x.Q.shape[..3], dtype: ScalarType.Float32, device: x.Q.device),
-            empty_like(x.Q), empty_like(x.K), empty_like(x.V));
-        for (int row = 0; row < docs.Rows; row++)
-            foreach (var (s, e) in docs.Segments(row))
-            {
-                using var docScope = NewDisposeScope();
-                Tensor Part(Tensor t) => t.narrow(0, row, 1).narrow(2, s, e - s);
-                var r = FusedAttention.Forward(Part(x.Q), Part(x.K), Part(x.V), causal: true);
-                var (dq, dk, dv) = FusedAttention.Backward(Part(x.GradOut), Part(x.Q), Part(x.K), Part(x.V), r.Output, r.Lse, causal: true);
-                Part(result.Output).copy_(r.Output);
-                Part(result.Lse).copy_(r.Lse);
-                Part(result.Dq).copy_(dq);
-                Part(result.Dk).copy_(dk);
-                Part(result.Dv).copy_(dv);
-            }
-        return Keep(result);
+        var r = docs is null ? FusedAttention.Forward(x.Q, x.K, x.V, causal: true) : DocumentAttention.Forward(x.Q, x.K, x.V, docs);
+        var (dq, dk, dv) = docs is null
+            ? FusedAttention.Backward(x.GradOut, x.Q, x.K, x.V, r.Output, r.Lse, causal: true)
+            : DocumentAttention.Backward(x.GradOut, x.Q, x.K, x.V, r.Output, r.Lse, docs);
+        return Keep(new Results(r.Output, r.Lse, dq, dk, dv));
     }
 
     static Results Keep(Results r)
@@ -133,19 +116,18 @@ public static class ContextParallelSelfTest
         return r;
     }
 
-    static SelfTestCheck Compare(string name, ContextParallelVariant variant, ZigzagLayout layout, PackedDocuments? docs, Tensors x, Results expected,
+    static SelfTestCheck Compare(string name, ContextParallelVariant variant, ZigzagLayout layout, DocumentSegments? docs, Tensors x, Results expected,
         ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
         var ranks = ThreadProcessGroup.Run(layout.WorldSize, g =>
         {
-            IContextParallelAttention attention = variant == ContextParallelVariant.Ring
-                ? new RingAttention(g, layout, docs)
-                : new AllGatherAttention(g, layout, docs);
+            IContextParallelAttention attention = variant == ContextParallelVariant.Ring ? new RingAttention(g) : new AllGatherAttention(g);
+            var call = new ContextParallelCall(ZigzagLayout.Of(layout.ShardOf(g.Rank), g.Size, g.Rank), docs);
             Tensor Mine(Tensor t) => layout.Shard(t, g.Rank, dim: 2);
             var (q, k, v, dout) = (Mine(x.Q), Mine(x.K), Mine(x.V), Mine(x.GradOut));
-            var r = attention.Forward(q, k, v, causal: true, scale: null);
-            var (dq, dk, dv) = attention.Backward(dout, q, k, v, r.Output, r.Lse, causal: true, scale: null);
+            var r = attention.Forward(q, k, v, call);
+            var (dq, dk, dv) = attention.Backward(dout, q, k, v, r.Output, r.Lse, call);
             return new[] { r.Output, r.Lse, dq, dk, dv };
         }, device: device);
         var names = new[] { "out", "lse", "dq", "dk", "dv" };

@@ -14,31 +14,31 @@ namespace LongContext.Parallel.ContextParallel;
 /// Packed documents are supported: each step computes only the sub-blocks within a document (every rank still
 /// passes every K/V along, so the traffic is that of plain causal attention).
 /// </summary>
-public sealed class RingAttention(IProcessGroup group, ZigzagLayout layout, PackedDocuments? documents = null,
-    AttentionKernel kernel = AttentionKernel.Auto) : IContextParallelAttention
+public sealed class RingAttention(IProcessGroup group, AttentionKernel kernel = AttentionKernel.Auto) : IContextParallelAttention
 {
     public string Name => "ring";
-    public ZigzagLayout Layout { get; } = CheckGroup(group, layout);
-    public PackedDocuments? Documents => documents;
+    public int Rank => group.Rank;
+    public int WorldSize => group.Size;
 
     int Next => (group.Rank + 1) % group.Size;
     int Previous => (group.Rank - 1 + group.Size) % group.Size;
     int SourceAt(int step) => (group.Rank - step + group.Size) % group.Size;
 
-    public AttentionResult Forward(Tensor q, Tensor k, Tensor v, bool causal, double? scale)
+    public AttentionResult Forward(Tensor q, Tensor k, Tensor v, ContextParallelCall call)
     {
-        var (b, hq, _, d) = Layout.CheckShard(q, k, v, "ring");
+        var layout = call.Layout;
+        var (b, hq, _, d) = layout.CheckShard(q, k, v, group.Size, "ring");
         using var scope = NewDisposeScope();
         int n = group.Size;
-        var running = RunningAttention.Empty(b, hq, Layout.LocalLength, d, q.device);
+        var running = RunningAttention.Empty(b, hq, layout.LocalLength, d, q.device);
         var kv = stack([k, v]);   // [2, B, Hkv, 2c, D]: one contiguous buffer per hop
         var spare = n > 1 ? empty_like(kv) : null;
         for (int step = 0; step < n; step++)
         {
             // Post the next hop before computing on this one; the two buffers alternate.
             using var hop = step + 1 < n ? group.BatchSendRecvAsync([P2POp.Send(kv, Next), P2POp.Recv(spare!, Previous)]) : null;
-            BlockAttention.Forward(q, kv[0], kv[1], ZigzagBlocks.RingStep(Layout, group.Rank, SourceAt(step), b, causal, documents),
-                running, scale, kernel);
+            BlockAttention.Forward(q, kv[0], kv[1], ZigzagBlocks.RingStep(layout, group.Rank, SourceAt(step), b, call.Causal, call.Documents),
+                running, call.Scale, kernel);
             if (hop is null) continue;
             hop.Wait();
             (kv, spare) = (spare!, kv);
@@ -48,9 +48,10 @@ public sealed class RingAttention(IProcessGroup group, ZigzagLayout layout, Pack
     }
 
     public (Tensor dq, Tensor dk, Tensor dv) Backward(Tensor gradOut, Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse,
-        bool causal, double? scale)
+        ContextParallelCall call)
     {
-        var (b, _, _, _) = Layout.CheckShard(q, k, v, "ring");
+        var layout = call.Layout;
+        var (b, _, _, _) = layout.CheckShard(q, k, v, group.Size, "ring");
         using var scope = NewDisposeScope();
         int n = group.Size;
         var dq = zeros(q.shape, dtype: ScalarType.Float32, device: q.device);
@@ -68,7 +69,7 @@ public sealed class RingAttention(IProcessGroup group, ZigzagLayout layout, Pack
                 using var hop = step + 1 < n ? group.BatchSendRecvAsync([P2POp.Send(kv, Next), P2POp.Recv(spare!, Previous)]) : null;
                 grad.zero_();
                 BlockAttention.Backward(gradOut, q, kv[0], kv[1], output, lse,
-                    ZigzagBlocks.RingStep(Layout, group.Rank, SourceAt(step), b, causal, documents), dq, grad[0], grad[1], scale, kernel);
+                    ZigzagBlocks.RingStep(layout, group.Rank, SourceAt(step), b, call.Causal, call.Documents), dq, grad[0], grad[1], call.Scale, kernel);
                 if (step == 0) held.copy_(grad);
                 else
                 {
@@ -97,8 +98,4 @@ public sealed class RingAttention(IProcessGroup group, ZigzagLayout layout, Pack
         return (dq.to(q.dtype).MoveToOuterDisposeScope(), home[0].to(k.dtype).MoveToOuterDisposeScope(),
             home[1].to(v.dtype).MoveToOuterDisposeScope());
     }
-
-    static ZigzagLayout CheckGroup(IProcessGroup group, ZigzagLayout layout) =>
-        group.Size == layout.WorldSize ? layout
-            : throw new ContextParallelException($"the zigzag layout is for cp = {layout.WorldSize} but group '{group.Name}' has {group.Size} ranks.");
 }

@@ -35,7 +35,7 @@ public static class RingKernelBenchmark
     public sealed record Shape(long SequenceLength, int QueryHeads = 32, int KvHeads = 8, int HeadDim = 128, long Batch = 1);
 
     public static IEnumerable<RingKernelMeasurement> Run(Device device, ScalarType dtype, Shape shape, IReadOnlyList<int> worldSizes,
-        int runs = 3, PackedDocuments? documents = null)
+        int runs = 3, DocumentSegments? documents = null)
     {
         // Model-like memory: [B, L, H, D] viewed as [B, H, L, D].
         Tensor Draw(long heads) => randn([shape.Batch, shape.SequenceLength, heads, shape.HeadDim], dtype: dtype, device: device).transpose(1, 2)
@@ -65,7 +65,7 @@ public static class RingKernelBenchmark
     readonly record struct Times(double RingSum, double RingStepMax, double AllGatherSum);
 
     static (Times Forward, Times Backward) Measure(ZigzagLayout layout, Tensor q, Tensor k, Tensor v, Tensor dout,
-        PackedDocuments? documents, int runs, Device device)
+        DocumentSegments? documents, int runs, Device device)
     {
         using var scope = NewDisposeScope();
         int n = layout.WorldSize;
@@ -110,7 +110,7 @@ public static class RingKernelBenchmark
 
     static int Source(int rank, int step, int n) => (rank - step + n) % n;
 
-    static IReadOnlyList<AttentionBlock> Blocks(ZigzagLayout layout, int rank, int step, long batch, PackedDocuments? documents) =>
+    static IReadOnlyList<AttentionBlock> Blocks(ZigzagLayout layout, int rank, int step, long batch, DocumentSegments? documents) =>
         ZigzagBlocks.RingStep(layout, rank, Source(rank, step, layout.WorldSize), batch, causal: true, documents);
 
     static Times Summarise(double[,] t, double gatherSum)

@@ -1,3 +1,5 @@
+using LongContext.Core.Attention;
+
 namespace LongContext.Parallel.ContextParallel;
 
 /// <summary>
@@ -24,7 +26,7 @@ public static class ZigzagBlocks
 {
     /// <summary>Blocks rank <paramref name="rank"/> computes against the K/V that rank <paramref name="source"/> holds.</summary>
     public static IReadOnlyList<AttentionBlock> RingStep(ZigzagLayout layout, int rank, int source, long batch, bool causal,
-        PackedDocuments? documents = null)
+        DocumentSegments? documents = null)
     {
         long c = layout.ChunkLength;
         if (!causal)
@@ -32,7 +34,7 @@ public static class ZigzagBlocks
             if (documents is not null) throw DocumentsNeedCausal();
             return [new AttentionBlock(0, batch, 0, 2 * c, 0, 2 * c, false)];
         }
-        if (documents is null || documents.IsSingleDocument)
+        if (IsPlainCausal(documents))
         {
             if (source == rank) return [new AttentionBlock(0, batch, 0, 2 * c, 0, 2 * c, true)];
             if (source < rank) return [new AttentionBlock(0, batch, 0, 2 * c, 0, c, false)];
@@ -54,7 +56,7 @@ public static class ZigzagBlocks
     /// that prefix in the query's own document.
     /// </summary>
     public static IReadOnlyList<AttentionBlock> AllGather(ZigzagLayout layout, int rank, long batch, bool causal,
-        PackedDocuments? documents = null)
+        DocumentSegments? documents = null)
     {
         long c = layout.ChunkLength;
         if (!causal)
@@ -64,7 +66,7 @@ public static class ZigzagBlocks
         }
         var (a, b) = layout.ChunksOf(rank);
         (int chunk, long offset)[] local = [(a, 0), (b, c)];
-        if (documents is null || documents.IsSingleDocument)
+        if (IsPlainCausal(documents))
             return [.. local.SelectMany(x => PrefixAndDiagonal(layout.ChunkStart(x.chunk), c, x.offset, 0, 0, batch))];
         return PerRow(layout, documents, batch, (b0, bn, segments) => local.SelectMany(x =>
         {
@@ -86,11 +88,12 @@ public static class ZigzagBlocks
     }
 
     static IEnumerable<AttentionBlock> ChunkPair(ZigzagLayout layout, int qChunk, long qOffset, int kChunk, long kOffset,
-        long b0, long bn, IReadOnlyList<(long Start, long End)> segments)
+        long b0, long bn, IReadOnlyList<TokenRange> segments)
     {
         long c = layout.ChunkLength, qa = layout.ChunkStart(qChunk), ka = layout.ChunkStart(kChunk);
-        foreach (var (ds, de) in segments)
+        foreach (var d in segments)
         {
+            long ds = d.Start, de = d.End;
             long qx = Math.Max(qa, ds), qy = Math.Min(qa + c, de);
             long kx = Math.Max(ka, ds), ky = Math.Min(ka + c, de);
             if (qx >= qy || kx >= ky) continue;
@@ -99,16 +102,21 @@ public static class ZigzagBlocks
     }
 
     // One plan for the whole batch when the rows share their boundaries, else one per row.
-    static IReadOnlyList<AttentionBlock> PerRow(ZigzagLayout layout, PackedDocuments documents, long batch,
-        Func<long, long, IReadOnlyList<(long Start, long End)>, IEnumerable<AttentionBlock>> plan)
+    static IReadOnlyList<AttentionBlock> PerRow(ZigzagLayout layout, DocumentSegments documents, long batch,
+        Func<long, long, IReadOnlyList<TokenRange>, IEnumerable<AttentionBlock>> plan)
     {
-        if (documents.Length != layout.SequenceLength)
-            throw new ContextParallelException($"document starts are for a sequence of {documents.Length} tokens but the layout is for {layout.SequenceLength}.");
+        if (documents.SequenceLength != layout.SequenceLength)
+            throw new ContextParallelException($"the document segments are for rows of {documents.SequenceLength} tokens but the layout is for {layout.SequenceLength} "
+                + "(segments are given in whole-row coordinates, before sharding).");
         if (documents.Rows != batch)
-            throw new ContextParallelException($"document starts are given for {documents.Rows} rows but the batch has {batch}.");
-        if (documents.RowsAgree) return [.. plan(0, batch, [.. documents.Segments(0)])];
-        return [.. Enumerable.Range(0, (int)batch).SelectMany(row => plan(row, 1, [.. documents.Segments(row)]))];
+            throw new ContextParallelException($"the document segments describe {documents.Rows} rows but the batch has {batch}.");
+        if (documents.SameInEveryRow) return [.. plan(0, batch, documents.Segments(0))];
+        return [.. Enumerable.Range(0, (int)batch).SelectMany(row => plan(row, 1, documents.Segments(row)))];
     }
+
+    // No documents, or one per row: plain causal attention (the one-call-per-step schedule).
+    static bool IsPlainCausal([System.Diagnostics.CodeAnalysis.NotNullWhen(false)] DocumentSegments? documents) =>
+        documents is null || Enumerable.Range(0, documents.Rows).All(row => documents.Starts(row).Count == 1);
 
     static ContextParallelException DocumentsNeedCausal() =>
         new("document masks are defined for causal attention only (a query sees the earlier keys of its own document).");

@@ -1,3 +1,4 @@
+using LongContext.Core.Attention;
 using static TorchSharp.torch;
 
 namespace LongContext.Parallel.ContextParallel;
@@ -42,13 +43,30 @@ public sealed record ZigzagLayout
     /// <summary>Global position of the first token of chunk <paramref name="chunk"/>.</summary>
     public long ChunkStart(int chunk) => chunk * ChunkLength;
 
-    /// <summary>The global position of each of rank <paramref name="rank"/>'s tokens, [LocalLength] (int64).</summary>
-    public Tensor Positions(int rank, Device? device = null)
+    /// <summary>Rank <paramref name="rank"/>'s tokens as the attention seam describes them (<see cref="AttentionMask.Shard"/>).</summary>
+    public SequenceShard ShardOf(int rank)
     {
         var (a, b) = ChunksOf(rank);
-        return cat([arange(ChunkStart(a), ChunkStart(a) + ChunkLength, dtype: ScalarType.Int64, device: device),
-                    arange(ChunkStart(b), ChunkStart(b) + ChunkLength, dtype: ScalarType.Int64, device: device)]);
+        return new SequenceShard(SequenceLength, [new TokenRange(ChunkStart(a), ChunkLength), new TokenRange(ChunkStart(b), ChunkLength)]);
     }
+
+    /// <summary>
+    /// The layout a sequence shard comes from, checked: it must be rank <paramref name="rank"/>'s zigzag shard of a
+    /// group of <paramref name="worldSize"/> (a batch cut any other way cannot be attended by the ring).
+    /// </summary>
+    public static ZigzagLayout Of(SequenceShard shard, int worldSize, int rank)
+    {
+        var layout = new ZigzagLayout(worldSize, shard.GlobalLength);
+        if (!shard.Ranges.SequenceEqual(layout.ShardOf(rank).Ranges))
+            throw new ContextParallelException(
+                $"rank {rank} of cp = {worldSize} holds tokens {string.Join(", ", shard.Ranges.Select(r => $"[{r.Start}, {r.End})"))} of {shard.GlobalLength}, "
+                + $"but context-parallel attention needs its zigzag shard {string.Join(", ", layout.ShardOf(rank).Ranges.Select(r => $"[{r.Start}, {r.End})"))}: "
+                + "shard the batch with ZigzagLayout.ShardOf(rank).");
+        return layout;
+    }
+
+    /// <summary>The global position of each of rank <paramref name="rank"/>'s tokens, [LocalLength] (int64).</summary>
+    public Tensor Positions(int rank, Device? device = null) => ShardOf(rank).GlobalIndices(device ?? CPU);
 
     /// <summary>Rank <paramref name="rank"/>'s part of <paramref name="x"/>, whose dimension <paramref name="dim"/> is the sequence.</summary>
     public Tensor Shard(Tensor x, int rank, int dim = 1)
@@ -63,15 +81,10 @@ public sealed record ZigzagLayout
     {
         if (rowMajor.Length != rows * SequenceLength)
             throw new ContextParallelException($"a batch of {rows} rows × {SequenceLength} tokens has {rows * SequenceLength} entries, got {rowMajor.Length}.");
-        var (a, b) = ChunksOf(rank);
+        var shard = ShardOf(rank);
         var local = new T[rows * LocalLength];
         for (int row = 0; row < rows; row++)
-        {
-            var src = rowMajor.Slice((int)(row * SequenceLength));
-            var dst = local.AsSpan((int)(row * LocalLength));
-            src.Slice((int)ChunkStart(a), (int)ChunkLength).CopyTo(dst);
-            src.Slice((int)ChunkStart(b), (int)ChunkLength).CopyTo(dst.Slice((int)ChunkLength));
-        }
+            shard.Take(rowMajor.Slice((int)(row * SequenceLength), (int)SequenceLength)).CopyTo(local.AsSpan((int)(row * LocalLength)));
         return local;
     }
 
@@ -92,8 +105,10 @@ public sealed record ZigzagLayout
     }
 
     /// <summary>Checks that attention inputs are one rank's shard of this layout, and returns (B, Hq, Hkv, D).</summary>
-    internal (long b, long hq, long hkv, long d) CheckShard(Tensor q, Tensor k, Tensor v, string who)
+    internal (long b, long hq, long hkv, long d) CheckShard(Tensor q, Tensor k, Tensor v, int groupSize, string who)
     {
+        if (groupSize != WorldSize)
+            throw new ContextParallelException($"the zigzag layout is for cp = {WorldSize} but the {who} group has {groupSize} ranks.");
         static string Fmt(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
         if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4 || k.shape[1] != v.shape[1] || q.shape[0] != k.shape[0] || q.shape[3] != k.shape[3])
             throw new ArgumentException($"{who} attention expects q [B, Hq, L, D] and k/v [B, Hkv, L, D]; got q {Fmt(q)}, k {Fmt(k)}, v {Fmt(v)}");

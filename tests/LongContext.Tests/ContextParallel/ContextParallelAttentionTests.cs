@@ -11,7 +11,7 @@ public class ContextParallelAttentionTests
     const double Scale = 0.37;   // not 1/√D: the scale must reach every block
 
     // Explicit softmax attention in float64 over the whole sequence, causal within documents, with autograd gradients.
-    static (Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv) Reference(Tensor q, Tensor k, Tensor v, Tensor dout, PackedDocuments? docs)
+    static (Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv) Reference(Tensor q, Tensor k, Tensor v, Tensor dout, DocumentSegments? docs)
     {
         long g = q.shape[1] / k.shape[1], l = q.shape[2];
         var (qd, kd, vd) = (q.to(ScalarType.Float64).requires_grad_(), k.to(ScalarType.Float64).requires_grad_(), v.to(ScalarType.Float64).requires_grad_());
@@ -23,7 +23,7 @@ public class ContextParallelAttentionTests
             {
                 var id = zeros(l, dtype: ScalarType.Int64);
                 int d = 0;
-                foreach (var (s, e) in docs.Segments(row)) id.narrow(0, s, e - s).fill_(d++);
+                foreach (var seg in docs.Segments(row)) id.narrow(0, seg.Start, seg.Length).fill_(d++);
                 mask[row] = mask[row].logical_and(id.unsqueeze(0) == id.unsqueeze(1));
             }
         scores = scores.masked_fill(mask.logical_not().unsqueeze(1), double.NegativeInfinity);
@@ -38,15 +38,18 @@ public class ContextParallelAttentionTests
         return (got.to(ScalarType.Float64) - e).norm().item<double>() / e.norm().item<double>();
     }
 
-    static IContextParallelAttention Create(string variant, IProcessGroup g, ZigzagLayout layout, PackedDocuments? docs) => variant switch
+    static IContextParallelAttention Create(string variant, IProcessGroup g) => variant switch
     {
-        "ring" => new RingAttention(g, layout, docs),
-        "allgather" => new AllGatherAttention(g, layout, docs),
-        "allgather-1head" => new AllGatherAttention(g, layout, docs, kvHeadsPerGather: 1),
+        "ring" => new RingAttention(g),
+        "allgather" => new AllGatherAttention(g),
+        "allgather-1head" => new AllGatherAttention(g, kvHeadsPerGather: 1),
         _ => throw new ArgumentException(variant),
     };
 
-    /// <summary>Runs the backend on every rank as threads, autograd included, and checks the unsharded results.</summary>
+    /// <summary>
+    /// Runs the backend on every rank as threads the way the model calls it (this rank's shard and the whole rows'
+    /// documents in the mask), autograd included, and checks the unsharded results.
+    /// </summary>
     static void AssertMatchesSingleDevice(string variant, int n, int hq, int hkv, bool documents, ScalarType dtype, double tolerance)
     {
         const long c = 3, b = 2, d = 8;
@@ -54,7 +57,7 @@ public class ContextParallelAttentionTests
         long l = layout.SequenceLength;
         // Row 0: a one-token document, boundaries inside and at the edge of chunks; row 1: two halves.
         int[] Starts(params long[] at) => [.. at.Where(p => p < l).Distinct().Order().Select(p => (int)p)];
-        var docs = documents ? new PackedDocuments([Starts(0, 1, c - 1, 2 * c + 1, l - 2), Starts(0, l / 2)], l) : null;
+        var docs = documents ? new DocumentSegments([Starts(0, 1, c - 1, 2 * c + 1, l - 2), Starts(0, l / 2)], (int)l) : null;
         var gen = new Generator(17);
         Tensor Draw(long h) => randn([b, h, l, d], generator: gen).to(dtype);
         var (q, k, v, dout) = (Draw(hq), Draw(hkv), Draw(hkv), Draw(hq));
@@ -62,14 +65,15 @@ public class ContextParallelAttentionTests
 
         var ranks = ThreadProcessGroup.Run(n, g =>
         {
-            var attention = Create(variant, g, layout, docs);
+            var attention = Create(variant, g);
             Tensor Mine(Tensor x, bool grad) => layout.Shard(x, g.Rank, dim: 2).detach().requires_grad_(grad);
             var (ql, kl, vl) = (Mine(q, true), Mine(k, true), Mine(v, true));
-            var output = new ContextParallelAttentionBackend(attention).Attend(ql, kl, vl, causal: true, Scale);
+            var mask = new AttentionMask { Documents = docs, Shard = layout.ShardOf(g.Rank) };
+            var output = new ContextParallelAttentionBackend(attention).Attend(ql, kl, vl, mask, Scale);
             Assert.Equal(hq * d, output.stride(2));   // [B, L, H, D] memory: the model merges heads without a copy
             output.backward([Mine(dout, false)]);
             using var noGrad = no_grad();
-            var lse = attention.Forward(ql, kl, vl, true, Scale).Lse;
+            var lse = attention.Forward(ql, kl, vl, new ContextParallelCall(layout, docs, Causal: true, Scale)).Lse;
             return new[] { output.detach(), lse, ql.grad!, kl.grad!, vl.grad! }.Select(t => t.DetachFromDisposeScope()).ToArray();
         });
         var names = new[] { "output", "lse", "dq", "dk", "dv" };
@@ -133,18 +137,37 @@ public class ContextParallelAttentionTests
     }
 
     [Fact]
-    public void The_backend_refuses_a_kv_cache_and_sliding_windows_with_what_to_do()
+    public void A_kernel_level_call_takes_the_inputs_as_this_ranks_zigzag_shard()
     {
-        var layout = new ZigzagLayout(1, 8);
-        ThreadProcessGroup.Run(1, g =>
+        var layout = new ZigzagLayout(2, 16);
+        var gen = new Generator(3);
+        var (q, k, v) = (randn([1, 4, 16, 8], generator: gen), randn([1, 2, 16, 8], generator: gen), randn([1, 2, 16, 8], generator: gen));
+        var expected = MathAttention.Forward(q, k, v, causal: true, Scale).Output;
+        var ranks = ThreadProcessGroup.Run(2, g => new ContextParallelAttentionBackend(new RingAttention(g))
+            .Attend(layout.Shard(q, g.Rank, 2), layout.Shard(k, g.Rank, 2), layout.Shard(v, g.Rank, 2), causal: true, Scale));
+        Assert.True(RelErr(layout.Unshard(ranks, dim: 2), expected) < 1e-6);
+    }
+
+    [Fact]
+    public void The_backend_refuses_a_kv_cache_a_missing_or_foreign_shard_and_sliding_windows_with_what_to_do()
+    {
+        ThreadProcessGroup.Run(2, g =>
         {
-            var backend = new ContextParallelAttentionBackend(new RingAttention(g, layout));
-            var e = Assert.Throws<ContextParallelException>(() => backend.Attend(zeros(1, 2, 1, 4), zeros(1, 2, 9, 4), zeros(1, 2, 9, 4), true, 0.5));
+            var backend = new ContextParallelAttentionBackend(new RingAttention(g));
+            Tensor Zeros(long h, long n) => zeros(1, h, n, 4);
+            var layout = new ZigzagLayout(2, 16);
+            var withShard = new AttentionMask { Shard = layout.ShardOf(g.Rank) };
+            var e = Assert.Throws<ContextParallelException>(() => backend.Attend(Zeros(2, 8), Zeros(2, 9), Zeros(2, 9), withShard, 0.5));
             Assert.Contains("shard the inputs with ZigzagLayout.Shard", e.Message);
-            var w = Assert.Throws<ContextParallelException>(() => backend.AttendSlidingWindow(zeros(1, 2, 8, 4), zeros(1, 2, 8, 4), zeros(1, 2, 8, 4), 4, 0.5));
-            Assert.Contains("cp = 1", w.Message);
+            var missing = Assert.Throws<ContextParallelException>(() => backend.Attend(Zeros(2, 8), Zeros(2, 8), Zeros(2, 8), AttentionMask.Causal, 0.5));
+            Assert.Contains("without a sequence shard", missing.Message);
+            var prefix = new AttentionMask { Shard = new SequenceShard(16, [new TokenRange(8 * g.Rank, 8)]) };
+            Assert.Contains("needs its zigzag shard", Assert.Throws<ContextParallelException>(() => backend.Attend(Zeros(2, 8), Zeros(2, 8), Zeros(2, 8), prefix, 0.5)).Message);
+            var window = withShard with { SlidingWindow = 4 };
+            Assert.Contains("cp = 1", Assert.Throws<ContextParallelException>(() => backend.Attend(Zeros(2, 8), Zeros(2, 8), Zeros(2, 8), window, 0.5)).Message);
         });
-        var mismatch = Assert.Throws<ContextParallelException>(() => ThreadProcessGroup.Run(2, g => new RingAttention(g, new ZigzagLayout(4, 16))));
-        Assert.Contains("cp = 4 but group 'world' has 2 ranks", mismatch.Message);
+        var mismatch = Assert.Throws<ContextParallelException>(() => ThreadProcessGroup.Run(2, g =>
+            new RingAttention(g).Forward(zeros(1, 2, 4, 4), zeros(1, 2, 4, 4), zeros(1, 2, 4, 4), new ContextParallelCall(new ZigzagLayout(4, 16)))));
+        Assert.Contains("cp = 4 but the ring group has 2 ranks", mismatch.Message);
     }
 }

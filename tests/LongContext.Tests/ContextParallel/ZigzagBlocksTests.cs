@@ -1,3 +1,4 @@
+using LongContext.Core.Attention;
 using LongContext.Parallel.ContextParallel;
 
 namespace LongContext.Tests.ContextParallel;
@@ -29,14 +30,14 @@ public class ZigzagBlocksTests
         return count;
     }
 
-    static void AssertExactlyTheMask(int[,] count, PackedDocuments? docs, int row)
+    static void AssertExactlyTheMask(int[,] count, DocumentSegments? docs, int row)
     {
         long l = count.GetLength(0);
         int[] docOf = new int[l];
         if (docs is not null)
         {
             int d = 0;
-            foreach (var (s, e) in docs.Segments(row)) { for (long p = s; p < e; p++) docOf[p] = d; d++; }
+            foreach (var seg in docs.Segments(row)) { for (long p = seg.Start; p < seg.End; p++) docOf[p] = d; d++; }
         }
         for (int i = 0; i < l; i++)
             for (int j = 0; j < l; j++)
@@ -44,10 +45,10 @@ public class ZigzagBlocksTests
     }
 
     // Row 0: a one-token document and boundaries inside and at the edge of chunks; row 1: two halves.
-    static PackedDocuments Documents(long l, long c)
+    static DocumentSegments Documents(long l, long c)
     {
         int[] Starts(params long[] at) => [.. at.Where(p => p < l).Distinct().Order().Select(p => (int)p)];
-        return new([Starts(0, 1, c - 1, 2 * c + 3, l - 2), Starts(0, l / 2)], l);
+        return new([Starts(0, 1, c - 1, 2 * c + 3, l - 2), Starts(0, l / 2)], (int)l);
     }
 
     [Theory]
@@ -105,10 +106,10 @@ public class ZigzagBlocksTests
     public void Documents_need_causal_attention_and_the_right_row_count()
     {
         var layout = new ZigzagLayout(2, 16);
-        var docs = new PackedDocuments([[0, 5]], 16);
+        var docs = new DocumentSegments([[0, 5]], 16);
         Assert.Contains("causal attention only", Assert.Throws<ContextParallelException>(() => ZigzagBlocks.RingStep(layout, 0, 1, 1, false, docs)).Message);
-        Assert.Contains("for 1 rows but the batch has 2", Assert.Throws<ContextParallelException>(() => ZigzagBlocks.AllGather(layout, 0, 2, true, docs)).Message);
-        Assert.Contains("sequence of 16 tokens but the layout is for 32",
+        Assert.Contains("describe 1 rows but the batch has 2", Assert.Throws<ContextParallelException>(() => ZigzagBlocks.AllGather(layout, 0, 2, true, docs)).Message);
+        Assert.Contains("rows of 16 tokens but the layout is for 32",
             Assert.Throws<ContextParallelException>(() => ZigzagBlocks.RingStep(new ZigzagLayout(2, 32), 0, 0, 1, true, docs)).Message);
     }
 }

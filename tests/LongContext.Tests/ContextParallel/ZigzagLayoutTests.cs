@@ -1,3 +1,4 @@
+using LongContext.Core.Attention;
 using LongContext.Parallel.ContextParallel;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,6 +40,18 @@ public class ZigzagLayoutTests
         Assert.Equal(new long[] { 2, 3, 4, 5, 10, 11, 12, 13 }, layout.Shard<long>(batch, rows: 2, rank: 1));
         var e = Assert.Throws<ContextParallelException>(() => layout.Shard<long>(batch.AsSpan(0, 10), rows: 2, rank: 0));
         Assert.Contains("2 rows × 8 tokens", e.Message);
+    }
+
+    [Fact]
+    public void A_rank_shard_describes_its_two_chunks_and_only_the_zigzag_shard_is_accepted()
+    {
+        var layout = new ZigzagLayout(3, 24);   // chunks of 4
+        var shard = layout.ShardOf(2);
+        Assert.Equal([new TokenRange(8, 4), new TokenRange(12, 4)], shard.Ranges);
+        Assert.Equal(layout, ZigzagLayout.Of(shard, worldSize: 3, rank: 2));
+        var e = Assert.Throws<ContextParallelException>(() => ZigzagLayout.Of(new SequenceShard(24, [new TokenRange(16, 8)]), 3, 2));
+        Assert.Contains("tokens [16, 24) of 24", e.Message);
+        Assert.Contains("zigzag shard [8, 12), [12, 16)", e.Message);
     }
 
     [Theory]
