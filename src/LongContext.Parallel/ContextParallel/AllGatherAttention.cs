@@ -27,10 +27,10 @@ public sealed class AllGatherAttention(IProcessGroup group, int kvHeadsPerGather
         using var scope = NewDisposeScope();
         long g = hq / hkv;
         var blocks = ZigzagBlocks.AllGather(layout, group.Rank, b, call.Causal, call.Documents);
-        var running = RunningAttention.Empty(b, hq, layout.LocalLength, d, q.device);
+        using var running = LseAccumulator.Empty(b, hq, layout.LocalLength, d, q.device);
         ForEachHeadGroup(layout, k, v, (h0, hn, kg, vg) =>
             BlockAttention.Forward(q.narrow(1, h0 * g, hn * g), kg, vg, blocks, running.Heads(h0 * g, hn * g), call.Scale, kernel));
-        var result = running.Finish(q.dtype);
+        var result = running.Result(q.dtype);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Lse.MoveToOuterDisposeScope());
     }
 

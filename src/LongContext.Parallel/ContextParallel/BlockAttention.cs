@@ -5,21 +5,21 @@ namespace LongContext.Parallel.ContextParallel;
 
 /// <summary>
 /// Runs a list of <see cref="AttentionBlock"/>s through the fused attention-with-LSE kernels (cuDNN/flash on CUDA,
-/// the fp32 math fallback elsewhere): forward into a <see cref="RunningAttention"/>, backward into fp32 gradient
+/// the fp32 math fallback elsewhere): forward into a <see cref="LseAccumulator"/>, backward into fp32 gradient
 /// accumulators. q/output/gradOut/dq are [B, Hq, Lq, D], k/v/dk/dv [B, Hkv, S, D] with fewer heads under GQA
 /// (never repeated), lse [B, Hq, Lq]. The backward of each block takes the rows' final output and LSE, so a block's
 /// gradient needs nothing from the forward's other blocks.
 /// </summary>
 public static class BlockAttention
 {
-    public static void Forward(Tensor q, Tensor k, Tensor v, IReadOnlyList<AttentionBlock> blocks, RunningAttention into,
+    public static void Forward(Tensor q, Tensor k, Tensor v, IReadOnlyList<AttentionBlock> blocks, LseAccumulator into,
         double? scale, AttentionKernel kernel = AttentionKernel.Auto)
     {
         foreach (var b in blocks)
         {
             using var scope = NewDisposeScope();
             var r = FusedAttention.Forward(Rows(q, b), Keys(k, b), Keys(v, b), b.Causal, scale, kernel);
-            into.Add(b, r);
+            into.Add(r, b.BatchStart, b.QueryStart);
         }
     }
 

@@ -13,7 +13,7 @@ namespace LongContext.Parallel.ContextParallel;
 /// Ring prefill for inference plugs in here too: a prompt longer than one GPU holds is sharded over the group like a
 /// training row, this backend serves the prefill forward (no KV cache: L = S = the shard) and each rank keeps its
 /// shard's K/V. Decoding then needs attention of the new token over K/V spread across the ranks: each rank attends
-/// its K/V (a non-causal block), and the partial results merge by LSE (<see cref="RunningAttention"/>) after an
+/// its K/V (a non-causal block), and the partial results merge by LSE (<see cref="LseAccumulator"/>) after an
 /// all-gather of the per-rank outputs and LSEs. That decode backend and the sharded KV cache are not built yet.
 /// </para>
 /// </summary>

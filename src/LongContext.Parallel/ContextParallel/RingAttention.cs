@@ -9,7 +9,7 @@ namespace LongContext.Parallel.ContextParallel;
 /// computes the blocks <see cref="ZigzagBlocks.RingStep"/> assigns, while the next K/V already travels (rank r sends
 /// to r+1 and receives from r−1 in one batched send/recv, double-buffered, on the group's communication stream).
 /// K/V cross the ring with their own head count (GQA: Hq/Hkv times less traffic than repeated heads). The running
-/// output and LSE stay fp32 across hops (<see cref="RunningAttention"/>). The backward re-runs the ring: dq stays
+/// output and LSE stay fp32 across hops (<see cref="LseAccumulator"/>). The backward re-runs the ring: dq stays
 /// local (fp32), dk/dv (fp32) travel with the K/V and arrive home after the last hop.
 /// Packed documents are supported: each step computes only the sub-blocks within a document (every rank still
 /// passes every K/V along, so the traffic is that of plain causal attention).
@@ -30,7 +30,7 @@ public sealed class RingAttention(IProcessGroup group, AttentionKernel kernel = 
         var (b, hq, _, d) = layout.CheckShard(q, k, v, group.Size, "ring");
         using var scope = NewDisposeScope();
         int n = group.Size;
-        var running = RunningAttention.Empty(b, hq, layout.LocalLength, d, q.device);
+        using var running = LseAccumulator.Empty(b, hq, layout.LocalLength, d, q.device);
         var kv = stack([k, v]);   // [2, B, Hkv, 2c, D]: one contiguous buffer per hop
         var spare = n > 1 ? empty_like(kv) : null;
         for (int step = 0; step < n; step++)
@@ -43,7 +43,7 @@ public sealed class RingAttention(IProcessGroup group, AttentionKernel kernel = 
             hop.Wait();
             (kv, spare) = (spare!, kv);
         }
-        var result = running.Finish(q.dtype);
+        var result = running.Result(q.dtype);
         return new AttentionResult(result.Output.MoveToOuterDisposeScope(), result.Lse.MoveToOuterDisposeScope());
     }
 

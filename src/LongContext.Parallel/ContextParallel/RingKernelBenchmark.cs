@@ -78,15 +78,15 @@ public static class RingKernelBenchmark
         for (int r = 0; r < n; r++)
         {
             // The rank's final output and LSE (the backward's inputs), then each step timed on its own.
-            var all = RunningAttention.Empty(b, q.shape[1], layout.LocalLength, q.shape[3], device);
+            using var all = LseAccumulator.Empty(b, q.shape[1], layout.LocalLength, q.shape[3], device);
             for (int s = 0; s < n; s++) BlockAttention.Forward(qs[r], ks[Source(r, s, n)], vs[Source(r, s, n)], Blocks(layout, r, s, b, documents), all, null);
-            results[r] = all.Finish(q.dtype);
+            results[r] = all.Result(q.dtype);
             for (int s = 0; s < n; s++)
             {
                 int j = Source(r, s, n);
                 var blocks = Blocks(layout, r, s, b, documents);
                 // The accumulators exist once per call in a real ring: allocated outside the timed region.
-                var into = RunningAttention.Empty(b, q.shape[1], layout.LocalLength, q.shape[3], device);
+                using var into = LseAccumulator.Empty(b, q.shape[1], layout.LocalLength, q.shape[3], device);
                 fwd[r, s] = Median(runs, device, () => BlockAttention.Forward(qs[r], ks[j], vs[j], blocks, into, null));
                 var dq = zeros(qs[r].shape, dtype: ScalarType.Float32, device: device);
                 var dkv = zeros([2, .. ks[j].shape], dtype: ScalarType.Float32, device: device);
@@ -100,7 +100,7 @@ public static class RingKernelBenchmark
         for (int r = 0; r < n; r++)
         {
             var blocks = ZigzagBlocks.AllGather(layout, r, b, causal: true, documents);
-            var into = RunningAttention.Empty(b, q.shape[1], layout.LocalLength, q.shape[3], device);
+            using var into = LseAccumulator.Empty(b, q.shape[1], layout.LocalLength, q.shape[3], device);
             gatherForward += Median(runs, device, () => BlockAttention.Forward(qs[r], k, v, blocks, into, null));
             gatherBackward += Median(runs, device, () =>
                 BlockAttention.Backward(dos[r], qs[r], k, v, results[r].Output, results[r].Lse, blocks, dqAll, dkvAll[0], dkvAll[1], null));

@@ -119,19 +119,16 @@ public class ContextParallelAttentionTests
         AssertMatchesSingleDevice(variant, n, 8, 2, documents: true, ScalarType.BFloat16, 2e-2);
 
     [Fact]
-    public void Running_merge_in_fp32_equals_attention_over_the_union_of_key_blocks()
+    public void Merging_blocks_into_row_ranges_in_fp32_equals_attention_over_the_union_of_keys()
     {
         var gen = new Generator(5);
         var (q, k, v) = (randn([1, 4, 6, 8], generator: gen), randn([1, 2, 12, 8], generator: gen), randn([1, 2, 12, 8], generator: gen));
         var whole = MathAttention.Forward(q, k, v, causal: false);
-        var running = RunningAttention.Empty(1, 4, 6, 8, CPU);
+        using var running = LseAccumulator.Empty(1, 4, 6, 8, CPU);
         // Rows 0–2 see keys 0–5 and 6–11 in two blocks; rows 3–5 see the same keys, the second block first.
         foreach (var (q0, k0) in new[] { (0L, 0L), (0L, 6L), (3L, 6L), (3L, 0L) })
-        {
-            var block = new AttentionBlock(0, 1, q0, 3, k0, 6, false);
-            running.Add(block, MathAttention.Forward(q.narrow(2, q0, 3), k.narrow(2, k0, 6), v.narrow(2, k0, 6), false));
-        }
-        var merged = running.Finish(ScalarType.Float32);
+            running.Add(MathAttention.Forward(q.narrow(2, q0, 3), k.narrow(2, k0, 6), v.narrow(2, k0, 6), false), batchStart: 0, queryStart: q0);
+        var merged = running.Result(ScalarType.Float32);
         Assert.True(RelErr(merged.Output, whole.Output) < 1e-6);
         Assert.True(RelErr(merged.Lse, whole.Lse) < 1e-6);
     }
