@@ -13,7 +13,7 @@ namespace LongContext.Parallel.Distributed;
 /// in fp32. All-reduce is reduce-scatter then all-gather, so every rank ends with bit-identical values.
 /// A failed operation aborts the transport: peers fail at once naming this rank instead of waiting for a timeout.
 /// </summary>
-internal sealed class HostProcessGroup : IProcessGroup
+internal sealed class HostProcessGroup : IProcessGroup, IProgressSource
 {
     /// <summary>Large tensors travel in pieces so no message exceeds a span's 2 GiB or holds a huge buffer.</summary>
     internal const long MaxMessageBytes = 64L << 20;
@@ -25,15 +25,19 @@ internal sealed class HostProcessGroup : IProcessGroup
     readonly BlockingCollection<Op> queue = [];
     readonly Thread worker;
     readonly object postLock = new();
-    long seq;
+    readonly GroupServices services;
+    long seq, completed;
+    string? latest;
     int splits;
     volatile DistributedException? failure;
     bool disposed;
 
-    sealed record Op(Tensor[] Tensors, Action<Tensor[], DateTime> Run, HostWork Work);
+    sealed record Op(long Seq, Tensor[] Tensors, Action<Tensor[], DateTime> Run, HostWork Work);
 
-    internal HostProcessGroup(IPeerTransport transport, int[] worldRanks, string name, Device device, TimeSpan timeout, ulong channel, bool ownsTransport)
+    internal HostProcessGroup(IPeerTransport transport, int[] worldRanks, string name, Device device, TimeSpan timeout, ulong channel, bool ownsTransport,
+        GroupServices? services = null)
     {
+        this.services = services ?? GroupServices.None;
         this.transport = transport;
         this.worldRanks = worldRanks;
         this.channel = channel;
@@ -45,6 +49,7 @@ internal sealed class HostProcessGroup : IProcessGroup
         Timeout = timeout;
         worker = new Thread(WorkerLoop) { IsBackground = true, Name = $"longctx {transport.Name} '{name}' rank {Rank}" };
         worker.Start();
+        this.services.Board?.Register(this);
     }
 
     public int Rank { get; }
@@ -54,11 +59,14 @@ internal sealed class HostProcessGroup : IProcessGroup
     public string Name { get; }
     public IReadOnlyList<int> WorldRanks => worldRanks;
     public TimeSpan Timeout { get; }
+    public long Posted => Interlocked.Read(ref seq);
+    public long Completed => Interlocked.Read(ref completed);
+    public string? Latest => latest;
 
     public IWork AllReduceAsync(Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
-        CheckContiguous(tensor, "AllReduce");
-        CheckReducible(tensor, op, "AllReduce");
+        ProcessGroupChecks.Contiguous(tensor, "AllReduce");
+        ProcessGroupChecks.Reducible(tensor, op, "AllReduce");
         return Post("AllReduce", [tensor], (t, deadline) =>
         {
             if (Size == 1 || t[0].numel() == 0) return;
@@ -75,9 +83,9 @@ internal sealed class HostProcessGroup : IProcessGroup
 
     public IWork AllGatherAsync(Tensor output, Tensor input)
     {
-        CheckContiguous(output, "AllGather output");
-        CheckContiguous(input, "AllGather input");
-        CheckSizes(output, input, "AllGather", "output", "input");
+        ProcessGroupChecks.Contiguous(output, "AllGather output");
+        ProcessGroupChecks.Contiguous(input, "AllGather input");
+        ProcessGroupChecks.Sizes(this, output, input, "AllGather", "output", "input");
         return Post("AllGather", [output, input], (t, deadline) =>
         {
             var outHost = t[0].device_type == DeviceType.CPU ? t[0] : empty(t[0].shape, dtype: t[0].dtype);
@@ -90,10 +98,10 @@ internal sealed class HostProcessGroup : IProcessGroup
 
     public IWork ReduceScatterAsync(Tensor output, Tensor input, ReduceOp op = ReduceOp.Sum)
     {
-        CheckContiguous(output, "ReduceScatter output");
-        CheckContiguous(input, "ReduceScatter input");
-        CheckSizes(input, output, "ReduceScatter", "input", "output");
-        CheckReducible(input, op, "ReduceScatter");
+        ProcessGroupChecks.Contiguous(output, "ReduceScatter output");
+        ProcessGroupChecks.Contiguous(input, "ReduceScatter input");
+        ProcessGroupChecks.Sizes(this, input, output, "ReduceScatter", "input", "output");
+        ProcessGroupChecks.Reducible(input, op, "ReduceScatter");
         return Post("ReduceScatter", [output, input], (t, deadline) =>
         {
             var inHost = ToHost(t[1]);
@@ -108,8 +116,8 @@ internal sealed class HostProcessGroup : IProcessGroup
 
     public IWork BroadcastAsync(Tensor tensor, int root)
     {
-        CheckContiguous(tensor, "Broadcast");
-        CheckPeer(root, "Broadcast root");
+        ProcessGroupChecks.Contiguous(tensor, "Broadcast");
+        ProcessGroupChecks.Peer(this, root, "Broadcast root");
         return Post($"Broadcast(root {root})", [tensor], (t, deadline) =>
         {
             if (Size == 1) return;
@@ -129,8 +137,8 @@ internal sealed class HostProcessGroup : IProcessGroup
     {
         foreach (var op in ops)
         {
-            CheckContiguous(op.Tensor, op.Kind.ToString());
-            CheckPeer(op.Peer, op.Kind + " peer");
+            ProcessGroupChecks.Contiguous(op.Tensor, op.Kind.ToString());
+            ProcessGroupChecks.Peer(this, op.Peer, op.Kind + " peer");
         }
         var kinds = ops.Select(o => o.Kind).ToArray();
         var peers = ops.Select(o => o.Peer).ToArray();
@@ -168,13 +176,17 @@ internal sealed class HostProcessGroup : IProcessGroup
         var members = Enumerable.Range(0, Size).Where(i => all[2 * i] == color).OrderBy(i => all[2 * i + 1]).ThenBy(i => i);
         int index = Interlocked.Increment(ref splits);
         return new HostProcessGroup(transport, [.. members.Select(i => worldRanks[i])], name ?? $"{Name}.{index}:{color}", Device, Timeout,
-            ChannelOf(channel, index, color), ownsTransport: false);
+            ChannelOf(channel, index, color), ownsTransport: false, services);
     }
+
+    /// <summary>Fails this rank's pending operations and tells the peers (a rank whose own code failed).</summary>
+    internal void Abort(string reason) => transport.Abort(reason);
 
     public void Dispose()
     {
         if (disposed) return;
         disposed = true;
+        services.Board?.Unregister(this);
         queue.CompleteAdding();
         worker.Join();
         queue.Dispose();
@@ -188,8 +200,10 @@ internal sealed class HostProcessGroup : IProcessGroup
         var aliases = tensors.Select(t => t.detach().DetachFromDisposeScope()).ToArray();
         lock (postLock)
         {
-            var work = new HostWork($"{kind} #{++seq} on group '{Name}'");
-            queue.Add(new Op(aliases, run, work));
+            long n = Interlocked.Increment(ref seq);
+            var work = new HostWork($"{kind} #{n} on group '{Name}'");
+            latest = work.Description;
+            queue.Add(new Op(n, aliases, run, work));
             return work;
         }
     }
@@ -214,6 +228,7 @@ internal sealed class HostProcessGroup : IProcessGroup
                 }
             }
             foreach (var t in op.Tensors) t.Dispose();
+            Interlocked.Exchange(ref completed, op.Seq);
             op.Work.Complete(error);
         }
     }
@@ -221,11 +236,14 @@ internal sealed class HostProcessGroup : IProcessGroup
     DistributedException Fail(Op op, Exception e)
     {
         string reason = e is PeerFailureException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        if (e is PeerFailureException { Kind: PeerFailureKind.Timeout } && services.Board is { } board)
+            reason += " — " + board.Diagnose(Name, op.Seq, worldRanks);
         string where = Name == "world" ? $"rank {Rank}" : $"rank {transport.Rank} (rank {Rank} of {Size} in '{Name}')";
         var ex = new DistributedException($"{where}: {op.Work.Description} ({Backend}) failed: {reason}", e);
         failure ??= ex;
         // Tell the peers at once (they would otherwise wait for their own timeout), unless they are why we failed.
         if (e is not PeerFailureException { Kind: PeerFailureKind.Aborted }) transport.Abort(ex.Message);
+        services.OnFailure?.Invoke(ex);
         return ex;
     }
 
@@ -313,28 +331,5 @@ internal sealed class HostProcessGroup : IProcessGroup
         foreach (var v in new[] { parent, (ulong)index, (ulong)color })
             for (int b = 0; b < 8; b++) h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211UL;
         return h;
-    }
-
-    static void CheckContiguous(Tensor t, string what)
-    {
-        if (!t.is_contiguous()) throw new ArgumentException($"{what}: the tensor must be contiguous (call .contiguous() first).");
-    }
-
-    void CheckPeer(int peer, string what)
-    {
-        if (peer < 0 || peer >= Size) throw new ArgumentOutOfRangeException(nameof(peer), $"{what} {peer} is not a rank of group '{Name}' (size {Size}).");
-    }
-
-    void CheckSizes(Tensor whole, Tensor part, string op, string wholeName, string partName)
-    {
-        if (whole.dtype != part.dtype) throw new ArgumentException($"{op}: {wholeName} is {whole.dtype} but {partName} is {part.dtype}.");
-        if (whole.numel() != part.numel() * Size)
-            throw new ArgumentException($"{op}: {wholeName} has {whole.numel()} elements, expected {Size} × {partName}'s {part.numel()} for group '{Name}' of size {Size}.");
-    }
-
-    static void CheckReducible(Tensor t, ReduceOp op, string what)
-    {
-        if (op == ReduceOp.Avg && !t.is_floating_point()) throw new ArgumentException($"{what}: Avg needs a floating-point tensor, got {t.dtype} (use Sum and divide).");
-        if (t.dtype == ScalarType.Bool && op is ReduceOp.Sum) throw new ArgumentException($"{what}: Sum of a Bool tensor; use Max (any) or Min (all).");
     }
 }

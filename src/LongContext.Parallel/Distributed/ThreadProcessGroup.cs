@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using LongContext.Parallel.Distributed.Transport;
 using static TorchSharp.torch;
 
@@ -20,47 +18,11 @@ public static class ThreadProcessGroup
     public static T[] Run<T>(int worldSize, Func<IProcessGroup, T> body, TimeSpan? timeout = null, Device? device = null)
     {
         var (hub, groups) = CreateWithHub(worldSize, timeout, device);
-        var results = new T[worldSize];
-        var errors = new (Exception Error, long At)?[worldSize];
-        var threads = Enumerable.Range(0, worldSize).Select(r => new Thread(() =>
-        {
-            try
-            {
-                using var scope = NewDisposeScope();
-                results[r] = body(groups[r]);
-                KeepTensors(results[r]);
-            }
-            catch (Exception e)
-            {
-                errors[r] = (e, Stopwatch.GetTimestamp());
-                hub.Abort(r, $"rank {r} failed: {e.Message}");
-            }
-        }) { IsBackground = true, Name = $"longctx rank {r}" }).ToArray();
-        foreach (var t in threads) t.Start();
-        foreach (var t in threads) t.Join();
-        foreach (var g in groups) g.Dispose();
-        if (errors.Where(e => e is not null).OrderBy(e => e!.Value.At).FirstOrDefault() is { } first)
-            ExceptionDispatchInfo.Capture(first.Error).Throw();
-        return results;
+        return RankThreads.Run(worldSize, r => groups[r], body, (r, _, e) => hub.Abort(r, $"rank {r} failed: {e.Message}"));
     }
 
     public static void Run(int worldSize, Action<IProcessGroup> body, TimeSpan? timeout = null, Device? device = null) =>
         Run<bool>(worldSize, g => { body(g); return true; }, timeout, device);
-
-    /// <summary>Takes a result's tensors (itself, a tuple's items or a sequence's elements) out of the rank's scope.</summary>
-    static void KeepTensors(object? result)
-    {
-        switch (result)
-        {
-            case Tensor t: t.DetachFromDisposeScope(); break;
-            case System.Runtime.CompilerServices.ITuple tuple:
-                for (int i = 0; i < tuple.Length; i++) KeepTensors(tuple[i]);
-                break;
-            case IEnumerable<Tensor> many:
-                foreach (var t in many) t.DetachFromDisposeScope();
-                break;
-        }
-    }
 
     /// <summary>The ranks' groups, for callers that drive their own threads (one group per thread; dispose each).</summary>
     public static IProcessGroup[] Create(int worldSize, TimeSpan? timeout = null, Device? device = null) => CreateWithHub(worldSize, timeout, device).Groups;

@@ -13,6 +13,12 @@ internal sealed class Mailbox(int rank, int size)
 
     public bool IsAborted { get { lock (gate) return aborted is not null; } }
 
+    /// <summary>A fresh copy of the abort reason (null when not aborted).</summary>
+    public PeerFailureException? AbortReason
+    {
+        get { lock (gate) return aborted is null ? null : new PeerFailureException(aborted.Kind, aborted.Peer, aborted.Message); }
+    }
+
     public void Deliver(int from, ulong channel, byte[] message)
     {
         lock (gate)
@@ -22,6 +28,9 @@ internal sealed class Mailbox(int rank, int size)
             Monitor.PulseAll(gate);
         }
     }
+
+    /// <summary>Why <paramref name="peer"/>'s connection closed, or null while it is open.</summary>
+    public string? ClosedReason(int peer) { lock (gate) return closed[peer]; }
 
     /// <summary>Receives from <paramref name="peer"/> fail (once its queued messages are consumed) with this reason.</summary>
     public void Close(int peer, string reason)
@@ -52,7 +61,7 @@ internal sealed class Mailbox(int rank, int size)
             var start = DateTime.UtcNow;
             while (true)
             {
-                if (aborted is not null) throw new PeerFailureException(aborted.Kind, aborted.Peer, aborted.Message);
+                if (aborted is not null) throw AbortReason!;
                 if (queues.TryGetValue((from, channel), out var q) && q.Count > 0) return q.Dequeue();
                 if (closed[from] is string why) throw new PeerFailureException(PeerFailureKind.Closed, from, why);
                 var left = deadlineUtc - DateTime.UtcNow;

@@ -2,15 +2,18 @@ using LongContext.Parallel.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LongContext.Tests.Parallel;
+namespace LongContext.Parallel.Diagnostics;
 
-/// <summary>Per-rank inputs and the results every collective must give, computed directly in float64.</summary>
-internal static class CollectiveReference
+/// <summary>
+/// Per-rank inputs that every process can recompute, and the results each collective must give, computed directly
+/// in float64 (the distributed self-test and the tests compare groups with these).
+/// </summary>
+public static class CollectiveReference
 {
     /// <summary>Rank <paramref name="rank"/>'s deterministic input (same values in every process and thread).</summary>
     public static Tensor Input(int rank, long[] shape, ScalarType dtype = ScalarType.Float32, int salt = 0)
     {
-        using var g = new Generator((ulong)(1000 * salt + rank + 1));
+        using var g = new Generator((ulong)(1000 * salt + rank + 1), CPU);
         var x = randn(shape, dtype: ScalarType.Float64, generator: g) * 3;
         return dtype is ScalarType.Int64 or ScalarType.Int32 ? x.round().to(dtype) : x.to(dtype);
     }
