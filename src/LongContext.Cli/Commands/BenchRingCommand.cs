@@ -48,8 +48,8 @@ public static class BenchRingCommand
             {
                 ct.ThrowIfCancellationRequested();
                 results.Add(m);
-                if (!json)
-                    Console.Error.WriteLine($"N={m.WorldSize} {m.Pass}: single {m.SingleMs:F2} ms, ring Σ {m.RingSumMs:F2} ms ({m.RingRatio:F3}), "
+                // Progress on stderr in both modes (stdout keeps the table or the JSON).
+                Console.Error.WriteLine($"N={m.WorldSize} {m.Pass}: single {m.SingleMs:F2} ms, ring Σ {m.RingSumMs:F2} ms ({m.RingRatio:F3}), "
                         + $"lockstep {m.RingLockstepRatio:F3}, all-gather Σ {m.AllGatherSumMs:F2} ms ({m.AllGatherRatio:F3}) [{m.Kernel}]");
             }
             var report = new Report(dev.ToString(), dt.ToString(), l, shape.QueryHeads, shape.KvHeads, shape.HeadDim, doc, results);

@@ -18,7 +18,6 @@ public static class SelfTestCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
         var cmd = new Command("selftest", "Run numerical self-checks: add-on attention and its backward vs the fallback, the model in bf16 vs fp32, graph decode vs eager steps, fused vs element-wise AdamW (bf16/fp32 tolerances).");
         cmd.Options.Add(device);
-        cmd.Subcommands.Add(SelfTestRingCommand.Create());
         cmd.SetHandler((parse, _) =>
         {
             var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
@@ -29,6 +28,7 @@ public static class SelfTestCommand
             return report.Passed ? 0 : 1;
         });
         cmd.Subcommands.Add(SelfTestDistCommand.Create());
+        cmd.Subcommands.Add(SelfTestRingCommand.Create());
         return cmd;
     }
 

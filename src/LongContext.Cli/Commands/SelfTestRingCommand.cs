@@ -27,10 +27,11 @@ public static class SelfTestRingCommand
             {
                 ct.ThrowIfCancellationRequested();
                 checks.Add(c);
-                // One short line per check as it completes; the per-tensor errors are in --json (and shown on failure).
-                if (!json)
-                    CliCommon.Console.MarkupLine($"{(c.Passed ? "[green]pass[/]" : "[red]FAIL[/]")} {Markup.Escape(c.Name)}"
-                        + (c.Error is null ? "" : $" {c.Error:E1}") + (c.Passed ? "" : $"  {Markup.Escape(c.Detail)}"));
+                // One short line per check as it completes (stderr under --json); the per-tensor errors are in --json
+                // and shown on failure.
+                string line = $"{(c.Passed ? "pass" : "FAIL")} {c.Name}" + (c.Error is null ? "" : $" {c.Error:E1}") + (c.Passed ? "" : $"  {c.Detail}");
+                if (json) Console.Error.WriteLine(line);
+                else CliCommon.Console.MarkupLine(c.Passed ? $"[green]{Markup.Escape(line)}[/]" : $"[red]{Markup.Escape(line)}[/]");
             }
             var report = new SelfTestCommand.Report(dev.ToString(), checks.All(c => c.Passed), checks);
             if (json) CliCommon.WriteJson(report);
