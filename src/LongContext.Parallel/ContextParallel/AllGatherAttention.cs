@@ -91,24 +91,37 @@ public sealed class AllGatherAttention(IProcessGroup group, int kvHeadsPerGather
             var all = empty([2L * group.Size, .. local.shape[1..]], dtype: local.dtype, device: local.device).DetachFromDisposeScope();
             return (group.AllGatherAsync(all, local), all);
         }
-        var pending = Post(0, Math.Min(per, hkv));
-        for (long h0 = 0; h0 < hkv; h0 += per)
+        (IWork Work, Tensor Buffer)? pending = Post(0, Math.Min(per, hkv));
+        try
         {
-            long hn = Math.Min(per, hkv - h0);
-            var (work, all) = pending;
-            if (h0 + hn < hkv) pending = Post(h0 + hn, Math.Min(per, hkv - h0 - hn));
-            try
+            for (long h0 = 0; h0 < hkv; h0 += per)
             {
-                work.Wait();
-                using var scope = NewDisposeScope();
-                var kg = layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r])], dim: 2);
-                var vg = layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r + 1])], dim: 2);
-                body(h0, hn, kg, vg);
+                long hn = Math.Min(per, hkv - h0);
+                var (work, all) = pending!.Value;
+                pending = null;
+                try
+                {
+                    if (h0 + hn < hkv) pending = Post(h0 + hn, Math.Min(per, hkv - h0 - hn));
+                    work.Wait();
+                    using var scope = NewDisposeScope();
+                    var kg = layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r])], dim: 2);
+                    var vg = layout.Unshard([.. Enumerable.Range(0, group.Size).Select(r => all[2 * r + 1])], dim: 2);
+                    body(h0, hn, kg, vg);
+                }
+                finally
+                {
+                    work.Dispose();
+                    all.Dispose();
+                }
             }
-            finally
+        }
+        finally
+        {
+            // A failure mid-way leaves the next group's gather posted: release it too.
+            if (pending is { } next)
             {
-                work.Dispose();
-                all.Dispose();
+                next.Work.Dispose();
+                next.Buffer.Dispose();
             }
         }
     }

@@ -47,7 +47,7 @@ public class ContextParallelModelTests
             var context = new ForwardContext(backend)
             {
                 PositionIds = layout.Shard(positions, g.Rank),
-                RopeSequenceLength = l,
+                RopeSequenceLength = (int)positions.max().item<long>() + 1,   // of the whole batch, as one device computes it
                 Documents = docs,
                 Shard = layout.ShardOf(g.Rank),
             };
