@@ -70,7 +70,7 @@ public sealed class RingAttention(IProcessGroup group, AttentionKernel kernel = 
                 grad.zero_();
                 BlockAttention.Backward(gradOut, q, kv[0], kv[1], output, lse,
                     ZigzagBlocks.RingStep(layout, group.Rank, SourceAt(step), b, call.Causal, call.Documents), dq, grad[0], grad[1], call.Scale, kernel);
-                if (step == 0) held.copy_(grad);
+                if (step == 0) (held, grad) = (grad, held);   // our own K/V's sum starts as this step's part
                 else
                 {
                     // The sum for this K/V arrived from the previous rank while we computed.
