@@ -123,7 +123,7 @@ public static class ContextParallelSelfTest
         var ranks = ThreadProcessGroup.Run(layout.WorldSize, g =>
         {
             IContextParallelAttention attention = variant == ContextParallelVariant.Ring ? new RingAttention(g) : new AllGatherAttention(g);
-            var call = new ContextParallelCall(ZigzagLayout.Of(layout.ShardOf(g.Rank), g.Size, g.Rank), docs);
+            var call = new ContextParallelCall(layout, docs);
             Tensor Mine(Tensor t) => layout.Shard(t, g.Rank, dim: 2);
             var (q, k, v, dout) = (Mine(x.Q), Mine(x.K), Mine(x.V), Mine(x.GradOut));
             var r = attention.Forward(q, k, v, call);

@@ -50,8 +50,10 @@ public class ContextParallelAttentionTests
     /// Runs the backend on every rank as threads the way the model calls it (this rank's shard and the whole rows'
     /// documents in the mask), autograd included, and checks the unsharded results.
     /// </summary>
-    static void AssertMatchesSingleDevice(string variant, int n, int hq, int hkv, bool documents, ScalarType dtype, double tolerance)
+    static void AssertMatchesSingleDevice(string variant, int n, int hq, int hkv, bool documents, ScalarType dtype, double tolerance,
+        Func<int, Func<IProcessGroup, Tensor[]>, Tensor[][]>? runRanks = null)
     {
+        runRanks ??= (size, body) => ThreadProcessGroup.Run(size, body);
         const long c = 3, b = 2, d = 8;
         var layout = new ZigzagLayout(n, 2 * n * c);
         long l = layout.SequenceLength;
@@ -63,7 +65,7 @@ public class ContextParallelAttentionTests
         var (q, k, v, dout) = (Draw(hq), Draw(hkv), Draw(hkv), Draw(hq));
         var expected = Reference(q, k, v, dout, docs);
 
-        var ranks = ThreadProcessGroup.Run(n, g =>
+        var ranks = runRanks(n, g =>
         {
             var attention = Create(variant, g);
             Tensor Mine(Tensor x, bool grad) => layout.Shard(x, g.Rank, dim: 2).detach().requires_grad_(grad);
@@ -117,6 +119,13 @@ public class ContextParallelAttentionTests
     [InlineData("allgather", 3)]
     public void Bf16_shards_stay_within_bf16_tolerance(string variant, int n) =>
         AssertMatchesSingleDevice(variant, n, 8, 2, documents: true, ScalarType.BFloat16, 2e-2);
+
+    [Theory]
+    [InlineData("ring")]
+    [InlineData("allgather")]
+    public void Over_the_tcp_group_on_loopback_both_variants_equal_single_device_attention(string variant) =>
+        AssertMatchesSingleDevice(variant, 3, 8, 2, documents: true, ScalarType.Float32, 1e-5,
+            (size, body) => Parallel.TcpProcessGroupTests.RunTcp(size, body));
 
     [Fact]
     public void Merging_blocks_into_row_ranges_in_fp32_equals_attention_over_the_union_of_keys()
