@@ -116,6 +116,26 @@ public sealed class HfTokenizer : ITextTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>();
+        Walk(text, ids.Add, word => _model.Tokenize(word, ids));
+        if (addSpecialTokens && _postProcessor is not null) ids = _postProcessor.Process(ids);
+        return ids;
+    }
+
+    /// <summary>
+    /// The pre-tokens BPE encodes for <paramref name="text"/>, in order: added tokens cut out (and not listed), then
+    /// normalizer and pre-tokenizer, exactly as <see cref="Encode"/> runs them. This is what a BPE trainer counts.
+    /// </summary>
+    public List<string> PreTokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<string>();
+        Walk(text, _ => { }, words.Add);
+        return words;
+    }
+
+    /// <summary>Added-token ids and pre-tokens (words) of the text, in order.</summary>
+    private void Walk(string text, Action<int> addedToken, Action<string> word)
+    {
         var raw = new List<AddedVocabulary.Segment>();
         _added.SplitRaw(text, raw);
         var normalized = new List<AddedVocabulary.Segment>();
@@ -125,7 +145,7 @@ public sealed class HfTokenizer : ITextTokenizer
         {
             if (segment.Id is int rawId)
             {
-                ids.Add(rawId);
+                addedToken(rawId);
                 first = false;
                 continue;
             }
@@ -137,7 +157,7 @@ public sealed class HfTokenizer : ITextTokenizer
             {
                 if (piece.Id is int id)
                 {
-                    ids.Add(id);
+                    addedToken(id);
                     first = false;
                     continue;
                 }
@@ -146,11 +166,9 @@ public sealed class HfTokenizer : ITextTokenizer
                 words.Add(piece.Text);
                 var preTokens = _preTokenizer is null ? words : _preTokenizer.PreTokenize(words, first);
                 first = false;
-                foreach (var word in preTokens) _model.Tokenize(word, ids);
+                foreach (var w in preTokens) word(w);
             }
         }
-        if (addSpecialTokens && _postProcessor is not null) ids = _postProcessor.Process(ids);
-        return ids;
     }
 
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
