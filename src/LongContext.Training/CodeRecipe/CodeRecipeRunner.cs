@@ -20,7 +20,6 @@ using LongContext.Training.Tokenizers;
 using LongContext.Training.Loop;
 using LongContext.Training.Loss;
 using LongContext.Training.Optim;
-using LongContext.Training.Reports;
 using TorchSharp;
 using static TorchSharp.torch;
 
