@@ -14,7 +14,8 @@ namespace LongContext.Core.Attention;
 /// <remarks>
 /// The merge is ring-flash-attention's stable form (long-context-recipes.md §4.1):
 /// out ← out − σ(lse_b − lse)·(out − out_b), lse ← lse − logσ(lse − lse_b). Rows that have seen no key yet
-/// (lse = −inf) take the block as it is; a block row that saw no key (lse_b = −inf) leaves the row unchanged.
+/// (lse = −inf) take the block as it is; a block row that saw no key (lse_b = −inf) leaves the row unchanged; a row that
+/// has seen no key on either side stays zero.
 /// </remarks>
 public sealed class LseAccumulator : IDisposable
 {
@@ -61,11 +62,14 @@ public sealed class LseAccumulator : IDisposable
         var l = lse.narrow(0, batchStart, block.Output.shape[0]).narrow(2, queryStart, block.Output.shape[2]);
         var bo = block.Output.to(ScalarType.Float32);
         var bl = block.Lse.to(ScalarType.Float32);
-        var first = l.eq(double.NegativeInfinity);
+        var first = l.eq(double.NegativeInfinity).unsqueeze(-1);
+        var blockEmpty = bl.eq(double.NegativeInfinity);
         var merged = o - sigmoid(bl - l).unsqueeze(-1) * (o - bo);
-        var mergedLse = l - nn.functional.logsigmoid(l - bl);
-        o.copy_(where(first.unsqueeze(-1), bo, merged));
-        l.copy_(where(first, bl, mergedLse));
+        var mergedLse = where(l.eq(double.NegativeInfinity), bl, l - nn.functional.logsigmoid(l - bl));
+        // A block row without keys changes nothing (whatever its output holds); a row without keys on either side is zero.
+        var next = where(blockEmpty.unsqueeze(-1), o, where(first, bo, merged));
+        o.copy_(next.masked_fill(mergedLse.eq(double.NegativeInfinity).unsqueeze(-1), 0.0));
+        l.copy_(mergedLse);
     }
 
     /// <summary>The merged result, rounded once to <paramref name="dtype"/> (new tensors; the accumulator stays usable).</summary>
