@@ -5,10 +5,10 @@ using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Formats.Config;
 using LongContext.Training.Export;
-using LongContext.Training.Lora;
-using LongContext.Training.Plan;
 using LongContext.Training.Loop;
+using LongContext.Training.Lora;
 using LongContext.Training.Loss;
+using LongContext.Training.Plan;
 using LongContext.Training.Reports;
 using static TorchSharp.torch;
 
