@@ -24,17 +24,21 @@ public static class SelfTestCommand
             var checks = SelfTest.Run(dev, ExtraChecks);
             var report = new Report(dev.ToString(), checks.All(c => c.Passed), checks);
             if (parse.GetValue(CliCommon.Json)) CliCommon.WriteJson(report);
-            else
-            {
-                var t = new Table().AddColumns("Check", "Result", "Error", "Tolerance", "Detail").Border(TableBorder.Rounded);
-                foreach (var c in checks)
-                    t.AddRow(Markup.Escape(c.Name), c.Passed ? "[green]pass[/]" : "[red]FAIL[/]",
-                        c.Error is null ? "" : c.Error.Value.ToString("E2"), c.Tolerance is null ? "" : c.Tolerance.Value.ToString("E0"), Markup.Escape(c.Detail));
-                CliCommon.Console.Write(t);
-                CliCommon.Console.MarkupLine(report.Passed ? $"[green]all {checks.Count} checks passed on {dev}[/]" : "[red]some checks failed[/]");
-            }
+            else Render(checks, dev.ToString());
             return report.Passed ? 0 : 1;
         });
+        cmd.Subcommands.Add(SelfTestDistCommand.Create());
         return cmd;
+    }
+
+    /// <summary>The checks as a table, then one line saying whether all passed.</summary>
+    internal static void Render(IReadOnlyList<SelfTestCheck> checks, string where)
+    {
+        var t = new Table().AddColumns("Check", "Result", "Error", "Tolerance", "Detail").Border(TableBorder.Rounded);
+        foreach (var c in checks)
+            t.AddRow(Markup.Escape(c.Name), c.Passed ? "[green]pass[/]" : "[red]FAIL[/]",
+                c.Error is null ? "" : c.Error.Value.ToString("E2"), c.Tolerance is null ? "" : c.Tolerance.Value.ToString("E0"), Markup.Escape(c.Detail));
+        CliCommon.Console.Write(t);
+        CliCommon.Console.MarkupLine(checks.All(c => c.Passed) ? $"[green]all {checks.Count} checks passed on {Markup.Escape(where)}[/]" : "[red]some checks failed[/]");
     }
 }
