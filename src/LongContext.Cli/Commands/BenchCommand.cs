@@ -4,6 +4,7 @@ using LongContext.Core.Model;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Runs;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Loss;
@@ -123,6 +124,7 @@ public static class BenchCommand
         bench.Subcommands.Add(prefill);
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(BenchServeCommand.Create());
+        bench.Subcommands.Add(BenchRingCommand.Create());
         return bench;
     }
 

@@ -28,6 +28,7 @@ public static class SelfTestCommand
             return report.Passed ? 0 : 1;
         });
         cmd.Subcommands.Add(SelfTestDistCommand.Create());
+        cmd.Subcommands.Add(SelfTestRingCommand.Create());
         return cmd;
     }
 

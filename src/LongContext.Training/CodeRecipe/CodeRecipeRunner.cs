@@ -11,6 +11,7 @@ using LongContext.Core.Rope;
 using LongContext.Core.Runtime;
 using LongContext.Formats.Tokenization;
 using LongContext.Eval.Perplexity;
+using LongContext.Formats;
 using LongContext.Training.Data;
 using LongContext.Training.Export;
 using LongContext.Training.Plan;

@@ -4,6 +4,7 @@ using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Export;
 using LongContext.Training.Loop;
 using LongContext.Training.Lora;
