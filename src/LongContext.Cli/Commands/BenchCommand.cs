@@ -8,6 +8,7 @@ using LongContext.Formats;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
 using LongContext.Training.Loss;
+using LongContext.Training.Topology;
 using Spectre.Console;
 
 namespace LongContext.Cli.Commands;
@@ -128,10 +129,12 @@ public static class BenchCommand
         return bench;
     }
 
-    /// <param name="WorldSize">Data-parallel ranks (1 without a launcher); tokens/s are those of all of them.</param>
+    /// <param name="WorldSize">Ranks (1 without a launcher): dp × cp; tokens/s are those of all of them.</param>
     /// <param name="Backend">Process group: single, tcp or nccl.</param>
+    /// <param name="ContextParallel">Ranks sharing each sequence (cp); the data-parallel degree is WorldSize / cp.</param>
     public sealed record TrainReport(string Preset, string Device, string Dtype, string Attention, int LossChunkTokens, string Checkpointing,
-        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained, int WorldSize = 1, string Backend = "single", int Zero = 0);
+        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained, int WorldSize = 1, string Backend = "single", int Zero = 0,
+        int ContextParallel = 1);
 
     static Command CreateTrain()
     {
@@ -148,11 +151,12 @@ public static class BenchCommand
         var device = EngineOptions.Device();
         var parallel = TrainingCommandOptions.DataParallel();
         var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer. Each finished length is one JSON line (--json, --out). "
-            + "Data parallel under `longctx launch --nproc-per-node N -- bench train ...` (one sequence per rank and step; tok/s of all ranks).");
+            + "Data parallel under `longctx launch --nproc-per-node N -- bench train ...` (one sequence per rank and step; tok/s of all ranks); "
+            + "with --context-parallel C, C ranks share each sequence (one sequence per C ranks; lengths multiples of 2·C).");
         foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, output, device }.Concat(parallel.All)) train.Options.Add(o);
         train.SetHandler((parse, _) =>
         {
-            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!));
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!), line => BenchOutput.Progress($"{line}"));
             var dev = dist.Device;
             var config = ModelPresets.Get(parse.GetValue(preset)!);
             var dtype = TorchRuntime.ResolveDtype(null, dev);
@@ -165,6 +169,7 @@ public static class BenchCommand
                 _ => throw new ArgumentException($"--checkpointing {mode}: use all, none, auto or a layer count"),
             };
             var listed = ContextLength.ParseList(parse.GetValue(lengths)!, "--lengths").Select(l => (int)l).ToList();
+            foreach (var l in listed) dist.Topology.CheckSequenceLength(l, $"--lengths: {l}");
             long? max = parse.GetValue(probeMax) is string pm ? ContextLength.Parse(pm, "--probe-max") : null;
             bool json = parse.GetValue(CliCommon.Json) || !dist.IsMain;   // only rank 0 prints and writes --out
             using var output_ = dist.IsMain ? new BenchOutput(json, parse.GetValue(output)) : new BenchOutput(false, null);
@@ -192,8 +197,8 @@ public static class BenchCommand
                 }
             }
             int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
-            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest,
-                dist.WorldSize, dist.Backend, parse.GetValue(parallel.Zero));
+            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), dist.Topology.AttentionBackend(backend).Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest,
+                dist.WorldSize, dist.Backend, parse.GetValue(parallel.Zero), dist.Dims.Cp);
             output_.Summary(report);
             if (!json)
             {

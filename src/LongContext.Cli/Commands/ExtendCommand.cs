@@ -34,7 +34,7 @@ public static class ExtendCommand
         var documentMask = TrainingCommandOptions.DocumentMask();
         var damaged = TrainingCommandOptions.DamagedCheckpoint();
         var parallel = TrainingCommandOptions.DataParallel();
-        accumulation.Description = "Micro-batches per optimizer step, over all ranks (under `longctx launch` each rank computes accumulation/ranks of them)";
+        accumulation.Description = "Micro-batches per optimizer step, over all ranks (under `longctx launch` each data-parallel rank computes accumulation/dp of them)";
         var niahDepths = new Option<int>("--niah-depths") { Description = "Needle depths of the quick NIAH at each stage's length (0 skips it)", DefaultValueFactory = _ => 5 };
         var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank (alpha 2·rank; merged into the export) instead of all weights" };
         var loraTargets = new Option<string?>("--lora-targets") { Description = "Projections with adapters, e.g. q_proj,k_proj,v_proj,o_proj (default) or add gate_proj,up_proj,down_proj" };
@@ -43,7 +43,8 @@ public static class ExtendCommand
         var dtype = EngineOptions.Dtype();
 
         var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH. "
-            + "Data parallel under `longctx launch --nproc-per-node N -- extend ...`.");
+            + "Data parallel under `longctx launch --nproc-per-node N -- extend ...`; add --context-parallel C to share each sequence among C of the N ranks "
+            + "(dp = N/C; every stage length a multiple of 2·C), as Gradient trained Llama-3 to 1M tokens.");
         foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype }.Concat(parallel.All))
             command.Options.Add(option);
 
@@ -51,7 +52,8 @@ public static class ExtendCommand
         {
             bool json = parse.GetValue(CliCommon.Json);
             string deviceSpec = parse.GetValue(device)!;
-            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(deviceSpec));
+            var printer = new TrainingProgressPrinter(json);
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(deviceSpec), printer.Line);
             var dev = dist.Device;
             if (dist.WorldSize > 1 || dist.Backend != "single") deviceSpec = dev.ToString();   // rank 0's NIAH check on its own GPU
             var dtypeName = parse.GetValue(dtype);
@@ -78,7 +80,6 @@ public static class ExtendCommand
                 LoraTargets = parse.GetValue(loraTargets) is string targets ? LoraOptions.ParseList(targets) : null,
                 LoraTrainable = LoraOptions.ParseList(parse.GetValue(loraTrainable)),
             };
-            var printer = new TrainingProgressPrinter(json);
             var progress = new Progress(printer);
             StageEvaluator niah = (dir, length, niahOut, token) =>
                 NiahQuickCheck.RunAsync(dir, length, options.NiahDepths, niahOut, deviceSpec, dtypeName, ct: token);

@@ -4,6 +4,7 @@ using LongContext.Core.Inference;
 using LongContext.Core.Runtime;
 using LongContext.Formats.Config;
 using LongContext.Training.Recipes;
+using LongContext.Training.Topology;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -33,10 +34,10 @@ public static class PretrainCommand
         var parallel = TrainingCommandOptions.DataParallel();
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
-        accumulation.Description = "Micro-batches per optimizer step, over all ranks (under `longctx launch` each rank computes accumulation/ranks of them)";
+        accumulation.Description = "Micro-batches per optimizer step, over all ranks (under `longctx launch` each data-parallel rank computes accumulation/dp of them)";
 
         var command = new Command("pretrain", "Pre-train a model from random weights on a text corpus and export it as an HF folder (OUT/final). "
-            + "Data parallel under `longctx launch --nproc-per-node N -- pretrain ...`.");
+            + "Data parallel under `longctx launch --nproc-per-node N -- pretrain ...`; add --context-parallel C to share each sequence among C of the N ranks (dp = N/C).");
         foreach (var option in new Option[] { config, preset, tokenizer, data, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, device, dtype }.Concat(parallel.All))
             command.Options.Add(option);
 
@@ -51,10 +52,11 @@ public static class PretrainCommand
                 _ => throw new ConfigException("Give exactly one of --config CONFIG.json or --preset NAME."),
             };
             bool json = parse.GetValue(CliCommon.Json);
-            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!));
+            var printer = new TrainingProgressPrinter(json);
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!), printer.Line);
+            dist.Topology.CheckSequenceLength(parse.GetValue(seqLen), $"--seq-len {parse.GetValue(seqLen)}");
             var dev = dist.Device;
             var type = TorchRuntime.ResolveDtype(parse.GetValue(dtype), dev);
-            var printer = new TrainingProgressPrinter(json);
             var recipe = new PretrainRecipe(dev, type, EngineSession.DefaultBackend(dev), dist.Topology);
             var result = recipe.Run(new PretrainOptions
             {

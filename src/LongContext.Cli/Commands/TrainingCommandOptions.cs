@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LongContext.Parallel.ContextParallel;
 using LongContext.Parallel.DataParallel;
 using LongContext.Training.Checkpoints;
 using static TorchSharp.torch;
@@ -20,22 +21,30 @@ public static class TrainingCommandOptions
         DefaultValueFactory = _ => DamagedCheckpointPolicy.Skip,
     };
 
-    /// <summary>The data-parallel options (used when the command runs under `longctx launch`, torchrun or srun).</summary>
-    public sealed record Distributed(Option<int> Zero, Option<double> BucketMb, Option<bool> NoOverlap)
+    /// <summary>The data- and context-parallel options (used when the command runs under `longctx launch`, torchrun or srun).</summary>
+    public sealed record Distributed(Option<int> Zero, Option<double> BucketMb, Option<bool> NoOverlap, Option<int> ContextParallel, Option<string> CpAttention)
     {
-        public IEnumerable<Option> All => [Zero, BucketMb, NoOverlap];
+        public IEnumerable<Option> All => [ContextParallel, CpAttention, Zero, BucketMb, NoOverlap];
 
         public DataParallelOptions Read(ParseResult parse) =>
             new DataParallelOptions(parse.GetValue(Zero), parse.GetValue(BucketMb), !parse.GetValue(NoOverlap)).Validate();
 
-        /// <summary>Joins the launched group (or runs alone without launcher variables); the device becomes this rank's GPU.</summary>
-        public DistributedTraining Start(ParseResult parse, Device device) => DistributedTraining.Start(device, Read(parse));
+        /// <summary>
+        /// Joins the launched group as a rank of the dp × cp mesh (or runs alone without launcher variables); the device
+        /// becomes this rank's GPU. <paramref name="log"/> gets rank 0's context-parallel attention decisions.
+        /// </summary>
+        public DistributedTraining Start(ParseResult parse, Device device, Action<string>? log = null)
+        {
+            var variant = ContextParallelChoice.Parse(parse.GetValue(CpAttention)!);
+            return DistributedTraining.Start(device, Read(parse), contextParallel: parse.GetValue(ContextParallel),
+                cpOptions: new ContextParallelOptions(variant), log: log);
+        }
     }
 
     public static Distributed DataParallel() => new(
         new Option<int>("--zero")
         {
-            Description = "Under `longctx launch` (data parallel): 0 replicates AdamW on every rank; 1 shards fp32 masters and moments over the ranks "
+            Description = "Under `longctx launch`: 0 replicates AdamW on every rank; 1 shards fp32 masters and moments over all ranks, dp × cp "
                 + "(12 bytes/parameter ÷ ranks); 2 also reduce-scatters gradients so each rank keeps only its shard",
             DefaultValueFactory = _ => 0,
         },
@@ -44,5 +53,17 @@ public static class TrainingCommandOptions
             Description = "Data parallel: MiB per gradient bucket (reduced as soon as the backward finishes its layers)",
             DefaultValueFactory = _ => 25,
         },
-        new Option<bool>("--no-grad-overlap") { Description = "Data parallel: reduce gradients only after the backward instead of while it runs" });
+        new Option<bool>("--no-grad-overlap") { Description = "Data parallel: reduce gradients only after the backward instead of while it runs" },
+        new Option<int>("--context-parallel", "--cp")
+        {
+            Description = "Under `longctx launch`: ranks that share each sequence (context parallelism: every row cut into 2·N zigzag chunks, K/V exchanged "
+                + "between them); the data-parallel degree is the world size / N. Sequence lengths must be multiples of 2·N",
+            DefaultValueFactory = _ => 1,
+        },
+        new Option<string>("--cp-attention")
+        {
+            Description = "Context parallel: ring (K/V travel round the cp ranks, overlapped with compute), allgather (each rank gathers the whole "
+                + "sequence's K/V; best with --document-mask), or auto (by a modelled cost per attention shape)",
+            DefaultValueFactory = _ => "auto",
+        });
 }

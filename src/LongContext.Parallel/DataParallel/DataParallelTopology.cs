@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using LongContext.Core.Attention;
 using LongContext.Core.Model;
+using LongContext.Parallel.ContextParallel;
 using LongContext.Parallel.Distributed;
 using LongContext.Parallel.Distributed.Store;
 using LongContext.Training.Data;
@@ -19,10 +21,16 @@ namespace LongContext.Parallel.DataParallel;
 /// activation-checkpoint plan are decided collectively; rank 0 writes. With <see cref="DataParallelOptions.Zero"/>
 /// 1 or 2 the optimizer is <see cref="ShardedAdamW"/>.
 /// <para>
-/// The micro-batches are split over the mesh's dp dimension; the collectives (gradient sums, token count, decisions,
-/// ZeRO shards) run over the whole mesh, the ranks that hold replicas of the model: with context parallelism
-/// (cp &gt; 1) those are dp × cp, each cp rank holding a slice of the same sequences. Sequence sharding itself
-/// (cutting rows in <see cref="ShardBatch"/>) is not part of this topology: it refuses cp &gt; 1 until it is.
+/// It composes with context parallelism on the dp × cp <see cref="DeviceMesh"/> (dp-major): the micro-batches are
+/// dealt over the dp dimension, and with cp &gt; 1 each is then cut to this rank's zigzag shard of every row
+/// (<see cref="SequenceSharding"/>, after the label shift), the model attending through a
+/// <see cref="ContextParallelTrainingBackend"/> over the cp group. Every other collective (token count, gradient sums,
+/// decisions, ZeRO shards, checkpoint parts) runs over the whole world: the cp ranks of a dp rank hold the same
+/// parameters, and each one's gradients are those of its tokens' loss sum (including, through the K/V gradients the
+/// ring sends home, what its keys and values gave the other ranks' queries), so the gradient of the global batch is the
+/// sum over all dp × cp ranks. ZeRO therefore shards the optimizer state over the flattened world (12 bytes per
+/// parameter ÷ dp·cp), like Megatron's distributed optimizer over its dp × cp group: the cp ranks' gradients are
+/// identical after the reduction, so sharding over dp alone would keep cp copies of every optimizer shard for nothing.
 /// </para>
 /// </summary>
 public sealed class DataParallelTopology : ITrainingTopology, IDisposable
@@ -31,27 +39,41 @@ public sealed class DataParallelTopology : ITrainingTopology, IDisposable
     readonly IProcessGroup replicas;
     readonly IStore? store;
     readonly DataParallelOptions options;
+    readonly ContextParallelTrainingBackend? contextParallel;
     GradientBuckets? layout;
     GradientReducer? reducer;
     long writerCalls;
 
     /// <param name="store">Where non-writers wait for <see cref="OnWriter"/> work of any length (the rendezvous
     /// store); without one they wait through a collective, bounded by the group's timeout.</param>
-    public DataParallelTopology(DeviceMesh mesh, DataParallelOptions? options = null, IStore? store = null)
+    /// <param name="contextParallel">With cp &gt; 1: which attention variant the cp ranks use (default auto).</param>
+    /// <param name="log">Where the context-parallel attention decisions are told (once per attention shape).</param>
+    public DataParallelTopology(DeviceMesh mesh, DataParallelOptions? options = null, IStore? store = null,
+        ContextParallelOptions? contextParallel = null, Action<string>? log = null)
     {
-        if (mesh.Dims.CpEnabled)
-            throw new ConfigException($"mesh {mesh.Dims}: context parallelism (cp > 1) needs sequence sharding in the trainer, which this build does not have yet; use cp 1.");
         this.mesh = mesh;
         replicas = mesh.World;
         this.store = store;
         this.options = (options ?? new DataParallelOptions()).Validate();
+        if (mesh.Dims.CpEnabled) this.contextParallel = new ContextParallelTrainingBackend(mesh.Cp, contextParallel, log);
     }
 
     public int Rank => replicas.Rank;
     public int WorldSize => replicas.Size;
     public DataParallelOptions Options => options;
+    public ParallelDims Dims => mesh.Dims;
     public int DpRank => mesh.DpRank;
     public int DpSize => mesh.Dims.Dp;
+    public int CpRank => mesh.CpRank;
+    public int CpSize => mesh.Dims.Cp;
+    public int DataParallelSize => DpSize;
+    public int SequenceLengthMultiple => mesh.Dims.SeqLenDivisor;
+
+    /// <summary>The context-parallel attention backend (cp &gt; 1), whose decisions a run can report; null at cp = 1.</summary>
+    public ContextParallelTrainingBackend? ContextParallelAttention => contextParallel;
+
+    /// <summary>cp &gt; 1: attention of this rank's zigzag shard together with its cp group; else the single-device backend.</summary>
+    public IAttentionBackend AttentionBackend(IAttentionBackend local) => (IAttentionBackend?)contextParallel ?? local;
 
     /// <summary>The buckets of the current trainer's parameters (after <see cref="CreateOptimizer"/>).</summary>
     public GradientBuckets? Buckets => layout;
@@ -88,7 +110,8 @@ public sealed class DataParallelTopology : ITrainingTopology, IDisposable
         if (step.Count % dp != 0)
             throw new ConfigException($"gradient_accumulation {step.Count} is not a multiple of the data-parallel degree {dp}: the micro-batches of a step "
                 + $"(the global batch) are dealt out to the dp ranks, each the same number. Use --accumulation {NextMultiple(step.Count, dp)} (or another multiple of {dp}).");
-        return [.. step.Where((_, i) => i % dp == DpRank)];
+        // This dp rank's micro-batches, each cut to this cp rank's zigzag shard of every row (labels already shifted).
+        return [.. step.Where((_, i) => i % dp == DpRank).Select(b => SequenceSharding.Shard(b, CpSize, CpRank))];
     }
 
     static int NextMultiple(int n, int of) => (n + of - 1) / of * of;

@@ -22,8 +22,8 @@ public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianS
 /// <see cref="Trainer"/> (AdamW with fp32 master weights and moments, gradient clipping) and the loss it
 /// would use at that length (<see cref="LongSequenceLoss"/>: checkpointed layers, chunked LM head). Comparable with
 /// bench/hf_train.py: a step is forward + backward + optimizer step at batch 1 per rank. Under data parallelism every
-/// rank runs it with its <paramref name="topology"/>: a step is one sequence per rank (the global batch), tokens/s
-/// count all ranks' tokens and MFU divides by every rank's peak.
+/// rank runs it with its <paramref name="topology"/>: a step is one sequence per data-parallel rank (the global batch;
+/// context-parallel ranks share one sequence), tokens/s count all of them and MFU divides by every rank's peak.
 /// </summary>
 /// <param name="newLoss">A fresh loss per length: with auto checkpointing it plans from that length's first step.</param>
 public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, Func<LongSequenceLoss> newLoss, double? peakFlopsPerSecond,
@@ -40,7 +40,7 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             LearningRate = 1e-5,
             Schedule = LrScheduleKind.Constant,
             MaxSteps = warmupSteps + timedSteps + loss.PlanningMicroBatches + 1,   // one micro-batch per rank and step here
-            GradientAccumulation = _topology.WorldSize,
+            GradientAccumulation = _topology.DataParallelSize,   // one sequence per data-parallel rank (cp ranks share it)
             SaveEvery = 0,
             OutDir = outDir,
             PeakFlopsPerSecond = peakFlopsPerSecond,
@@ -68,7 +68,7 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             }
             double median = seconds.Order().ElementAt(seconds.Count / 2);
             long peak = CudaMemory.Stats()?.PeakAllocated ?? 0;
-            double tps = (double)length * _topology.WorldSize / median;
+            double tps = (double)length * _topology.DataParallelSize / median;
             if (peakFlopsPerSecond is double pf) mfu = Plan.FlopModel.TrainingFlopsPerToken(model.Config, length) * tps / (pf * _topology.WorldSize);
             return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null, loss.RecomputedLayers);
         }

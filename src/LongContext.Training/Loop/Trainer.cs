@@ -49,9 +49,10 @@ public sealed class Trainer : IDisposable
         Options = options.Validate();
         _model = model;
         _data = data;
-        _backend = backend;
         _loss = loss ?? new CrossEntropyLoss();
         _topology = topology ?? SingleProcessTopology.Instance;
+        _topology.CheckSequenceLength(data.SequenceLength);
+        _backend = _topology.AttentionBackend(backend);
         trainable ??= _ => true;
         _trainable = [];
         foreach (var (name, p) in model.named_parameters())

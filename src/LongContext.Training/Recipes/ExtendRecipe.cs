@@ -72,6 +72,9 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
     ExtendResult Run(ExtendOptions options, StageEvaluator? evaluator, IProgress<ExtendProgress>? progress, CancellationToken ct)
     {
         options.Validate();
+        // Every stage's length must shard over the context-parallel ranks: refuse before the first stage trains.
+        for (int i = 0; i < options.Stages.Count; i++)
+            _topology.CheckSequenceLength(options.Stages[i], $"--stages: stage {i + 1} ({options.Stages[i]} tokens)");
         var outDir = Path.GetFullPath(options.OutDir);
         var startDir = Path.GetFullPath(options.ModelDir);
         var startConfig = ModelConfigLoader.LoadFromDirectory(startDir);

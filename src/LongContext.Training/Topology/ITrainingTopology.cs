@@ -1,3 +1,4 @@
+using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Training.Data;
 using LongContext.Training.Optim;
@@ -23,7 +24,7 @@ namespace LongContext.Training.Topology;
 /// With one process (<see cref="SingleProcessTopology"/>) every method is the identity. Data parallelism takes every
 /// dp-th micro-batch in <see cref="ShardBatch"/> and all-reduces in the others; context parallelism cuts each row
 /// to its zigzag shard in <see cref="ShardBatch"/> (setting <see cref="TrainingBatch.Shard"/>) and pairs with an
-/// attention backend that reads it; a sharded optimizer (ZeRO) reduce-scatters in <see cref="SyncGradients"/> and
+/// attention backend that reads it (<see cref="AttentionBackend"/>); a sharded optimizer (ZeRO) reduce-scatters in <see cref="SyncGradients"/> and
 /// sums squared norms in <see cref="GlobalGradNorm"/>. Every method is called on every process in the same order.
 /// Checkpoints are saved cooperatively through <see cref="AllGatherBytes"/> (each rank writes its optimizer part).
 /// </summary>
@@ -37,6 +38,24 @@ public interface ITrainingTopology
 
     /// <summary>The process that writes the run folder's shared files (metrics, plots, options, checkpoints): rank 0.</summary>
     bool IsWriter => Rank == 0;
+
+    /// <summary>
+    /// Processes among which a step's micro-batches are dealt (the data-parallel degree). The other factor of
+    /// <see cref="WorldSize"/> is context parallelism: those processes share every sequence.
+    /// </summary>
+    int DataParallelSize => WorldSize;
+
+    /// <summary>
+    /// What every sequence length must be a multiple of: 2·cp under context parallelism (the zigzag layout cuts each row
+    /// into 2·cp equal chunks), else 1. The trainer checks its data against it before the first step.
+    /// </summary>
+    int SequenceLengthMultiple => 1;
+
+    /// <summary>
+    /// The attention backend the model runs under, from the single-device one: <paramref name="local"/> itself, or a
+    /// context-parallel backend that attends this process's sequence shard together with the other ranks sharing it.
+    /// </summary>
+    IAttentionBackend AttentionBackend(IAttentionBackend local) => local;
 
     /// <summary>
     /// Called once by each trainer with its trainable parameters (by HF name, in a stable order) before any step:
