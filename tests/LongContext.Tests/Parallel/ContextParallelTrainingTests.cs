@@ -74,12 +74,12 @@ public class ContextParallelTrainingTests
     {
         using var dir = new TempDir();
         using var referenceModel = NewModel(seed: 10, dtype: dtype);
-        using var reference = NewTrainer(SingleProcessTopology.Instance, CpOptions(Path.Combine(dir.Path, "one"), steps, accumulation: 1), referenceModel, recompute: false);
+        using var reference = NewTrainer(SingleProcessTopology.Instance, CpOptions(Path.Combine(dir.Path, "one"), steps, accumulation: 1, learningRate: 1e-2), referenceModel, recompute: false);
         var expected = reference.Run().Steps.Select(s => s.Loss).ToList();
         var actual = OnMesh(1, 4, bucketMb: 25, body: topology =>
         {
             using var model = NewModel(seed: 10, dtype: dtype);
-            using var trainer = NewTrainer(topology, CpOptions(Path.Combine(dir.Path, "cp4"), steps, accumulation: 1), model, recompute: false);
+            using var trainer = NewTrainer(topology, CpOptions(Path.Combine(dir.Path, "cp4"), steps, accumulation: 1, learningRate: 1e-2), model, recompute: false);
             return trainer.Run().Steps.Select(s => s.Loss).ToList();
         }, attention: "ring")[0];
         return (expected, actual);

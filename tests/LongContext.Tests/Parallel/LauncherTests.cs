@@ -69,6 +69,16 @@ public class LauncherTests
         Assert.Contains("--master-addr", Assert.Throws<DistributedException>(() => Launcher.ChildEnvironments(new LaunchOptions(1, Nnodes: 2), out _)).Message);
     }
 
+    [Fact]
+    public void Ranks_of_a_node_share_its_cores_unless_the_user_set_omp_num_threads()
+    {
+        var envs = Launcher.ChildEnvironments(new LaunchOptions(4, Gpus: "none"), out _);
+        string share = Math.Max(1, Environment.ProcessorCount / 4).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null) Assert.All(envs, e => Assert.Equal(share, e["OMP_NUM_THREADS"]));
+        var mine = Launcher.ChildEnvironments(new LaunchOptions(4, Gpus: "none", Environment: new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "7" }), out _);
+        Assert.All(mine, e => Assert.Equal("7", e["OMP_NUM_THREADS"]));
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     static extern int Kill(int pid, int sig);
 }
