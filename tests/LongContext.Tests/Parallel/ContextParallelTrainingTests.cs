@@ -3,6 +3,7 @@ using LongContext.Tests.Training;
 using LongContext.Training.Checkpoints;
 using LongContext.Training.Data;
 using LongContext.Training.Loop;
+using LongContext.Training.Loss;
 using LongContext.Training.Topology;
 using static TorchSharp.torch;
 using static LongContext.Tests.Parallel.ContextParallelKit;
@@ -212,6 +213,41 @@ public class ContextParallelTrainingTests
     }
 
     [Fact]
+    public void Auto_checkpointing_on_ranks_with_different_memory_recomputes_the_most_layers_any_rank_needs()
+    {
+        // Four layers; rank 0's device fits 3 plain layers by the estimate, rank 1's only 1 (a plain layer then measures
+        // as estimated). Each must run the layout of the tighter one, or the ring's collectives inside recomputed
+        // layers would not pair up.
+        var config = Tiny with { NumHiddenLayers = 4 };
+        long estimate = LongContext.Training.Plan.ActivationCheckpointPlan.ExtraBytesPerPlainLayer(config, Length / 2);
+        const long allRecomputed = 1_000_000;
+        LongContext.Training.Plan.DeviceMemoryProbe Device(double roomInLayers)
+        {
+            long total = (long)((allRecomputed + roomInLayers * estimate) / LongContext.Training.Plan.ActivationCheckpointPlan.Headroom);
+            var peaks = new Queue<long>([allRecomputed, allRecomputed + estimate]);
+            return new(() => peaks.Dequeue(), () => total, () => { });
+        }
+        using var dir = new TempDir();
+        using var referenceModel = NewModel(seed: 10, config: config);
+        using var reference = new Trainer(referenceModel, PackedDocuments(), DataParallelKit.Sdpa, CpOptions(Path.Combine(dir.Path, "one"), 2),
+            new LongSequenceLoss(chunkTokens: 8));
+        var expected = reference.Run().Steps.Select(s => s.Loss).ToList();
+
+        var ranks = OnMesh(1, 2, topology =>
+        {
+            using var model = NewModel(seed: 10, config: config);
+            var loss = new LongSequenceLoss(chunkTokens: 8, autoCheckpointing: true, memory: Device(topology.Rank == 0 ? 3.5 : 1.5));
+            using var trainer = new Trainer(model, PackedDocuments(), DataParallelKit.Sdpa, CpOptions(Path.Combine(dir.Path, "cp"), 2), loss, topology: topology);
+            return (trainer.Run().Steps.Select(s => s.Loss).ToList(), loss.RecomputedLayers);
+        }, attention: "ring");
+        foreach (var (losses, recomputed) in ranks)
+        {
+            Assert.Equal(3, recomputed);
+            DataParallelKit.AssertCloseSeries(expected, losses, 1e-5, "loss under the agreed checkpointing plan");
+        }
+    }
+
+    [Fact]
     public void The_attention_variant_is_chosen_once_per_shape_and_told_by_rank_0_only()
     {
         using var dir = new TempDir();
@@ -254,6 +290,35 @@ public class ContextParallelTrainingTests
         Assert.Equal(batch.PredictedTokens, shards.Sum(s => s.PredictedTokens));
         var again = Assert.Throws<ContextParallelException>(() => SequenceSharding.Shard(shards[0], 4, 0));
         Assert.Contains("already a sequence shard", again.Message);
+    }
+
+    [Fact]
+    public void Each_rank_uploads_only_its_shard_of_every_row_before_the_model_runs()
+    {
+        using var dir = new TempDir();
+        var whole = PackedDocuments().Next();
+        var seen = OnMesh(1, 4, topology =>
+        {
+            var batches = new List<(long[] Shape, long[] Positions, int RopeLength, long DocumentsLength, long ShardStart)>();
+            var loss = new DelegateLossComputer((model, batch) =>
+            {
+                batches.Add((batch.InputIds.shape, batch.PositionIds[0].data<long>().ToArray(), batch.Context.RopeSequenceLength!.Value,
+                    batch.Context.Documents!.SequenceLength, batch.Context.Shard!.Ranges[0].Start));
+                return new CrossEntropyLoss().LossSum(model, batch);
+            });
+            using var model = NewModel(seed: 10);
+            using var trainer = new Trainer(model, PackedDocuments(), DataParallelKit.Sdpa, CpOptions(Path.Combine(dir.Path, "x"), 1, accumulation: 1), loss, topology: topology);
+            trainer.TrainStep();
+            return (topology.CpRank, Batch: Assert.Single(batches));
+        });
+        foreach (var (rank, b) in seen)
+        {
+            Assert.Equal([2L, Length / 4], b.Shape);                         // [B, L/cp]: the embedding and every layer see 8 of the 32 tokens
+            Assert.Equal(4L * rank, b.ShardStart);                           // chunks r and 7 − r
+            Assert.Equal(whole.RopeSequenceLength, b.RopeLength);            // the RoPE length of the whole rows
+            Assert.Equal(Length, b.DocumentsLength);                         // document starts in whole-row coordinates
+            Assert.Equal(SequenceSharding.Shard(whole, 4, rank).PositionIds[..8], b.Positions);
+        }
     }
 
     /// <summary>The batches of <paramref name="inner"/> with no label predicted at row positions [from, to).</summary>

@@ -75,6 +75,21 @@ public class LaunchedContextParallelTests
     }
 
     [Fact]
+    public async Task Bench_train_at_context_parallel_2_trains_one_sequence_over_both_ranks_and_reports_them()
+    {
+        var (code, stdout, err) = await CliRun.Capture(Launch(2, "bench", "train", "--preset", "tiny", "--lengths", "64", "--steps", "1", "--warmup", "0",
+            "--context-parallel", "2", "--cp-attention", "allgather", "--device", "cpu", "--json"));
+        Assert.True(code == 0, err);
+        var rank0 = stdout.Split('\n').Where(l => l.StartsWith("[rank 0] {", StringComparison.Ordinal)).ToList();
+        var report = System.Text.Json.JsonDocument.Parse(rank0[^1]["[rank 0] ".Length..]).RootElement;
+        Assert.Equal((2, 2, "cp2-allgather"), (report.GetProperty("world_size").GetInt32(), report.GetProperty("context_parallel").GetInt32(), report.GetProperty("attention").GetString()));
+        var m = Assert.Single(report.GetProperty("lengths").EnumerateArray().ToList());
+        Assert.False(m.TryGetProperty("error", out var error) && error.ValueKind != System.Text.Json.JsonValueKind.Null, $"error: {error}");
+        Assert.True(m.GetProperty("tokens_per_second").GetDouble() > 0);
+        Assert.DoesNotContain(stdout.Split('\n'), l => l.StartsWith("[rank 1] {", StringComparison.Ordinal));   // only rank 0 reports
+    }
+
+    [Fact]
     public async Task A_launched_run_refuses_a_length_that_2_cp_does_not_divide_before_training()
     {
         var outDir = TempDir("cp-bad-length");
