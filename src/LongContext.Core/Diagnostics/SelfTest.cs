@@ -22,6 +22,8 @@ public static class SelfTest
         checks.AddRange(Guard("attention", () => AttentionChecks(device)));
         if (device.type == DeviceType.CUDA) checks.AddRange(Guard("cuda-runtime", () => CudaRuntimeChecks(device)));
         if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel", () => DecodeKernelChecks(device)));
+        if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel-fp8", () => DecodeKernelFp8Checks(device)));
+        if (device.type == DeviceType.CUDA && NativeAddon.IsAvailable) checks.AddRange(Guard("fp8-codec", () => Fp8CodecChecks(device)));
         checks.AddRange(Guard("model", () => ModelChecks(device)));
         checks.AddRange(Guard("kv-fp8", () => Fp8KvCacheChecks(device)));
         foreach (var more in extra ?? []) checks.AddRange(Guard("extra", () => more(device)));
@@ -228,6 +230,54 @@ public static class SelfTest
             worst = Math.Max(worst, RelErr(b, a));
         }
         yield return Check("kv-fp8.decode-logits[16 eager steps]", worst, Fp8KvTolerance, "worst step after the 300-token prefill");
+
+        // Graph decode on an FP8 cache hands the attention the codes (the split-KV kernel where it applies, else a
+        // decode inside the step); it must match eager steps over the same FP8 cache, which decode in the cache.
+        using var eagerFp8 = new Inference.KvCache(FixtureConfig, 1, 320, dtype, device, Inference.KvCacheStorage.Fp8E4M3);
+        using var graphedFp8 = new Inference.KvCache(FixtureConfig, 1, 320, dtype, device, Inference.KvCacheStorage.Fp8E4M3);
+        var prompt = ids.narrow(1, 0, 280);
+        model.Forward(prompt, backend, eagerFp8);
+        model.Forward(prompt, backend, graphedFp8);
+        bool graphs = Inference.GraphedDecoder.GraphsAvailable(device);
+        using var decoder = new Inference.GraphedDecoder(model, graphedFp8, useGraphs: graphs, bucket: 128);
+        double worstGraph = 0;
+        for (int step = 0; step < 16; step++)
+        {
+            int token = (int)ids[0, 280 + step].item<long>();
+            var eager = model.Logits(model.Forward(tensor(new long[] { token }, device: device).unsqueeze(0), backend, eagerFp8)[0, -1]);
+            worstGraph = Math.Max(worstGraph, RelErr(decoder.Step(token), eager));
+        }
+        yield return Check($"kv-fp8.{(graphs ? "cuda-graph" : "device-position")}-decode[vs eager steps, both fp8]", worstGraph,
+            cuda ? Bf16Tolerance : Fp32Tolerance, "16 steps after 280 tokens; the step reads the FP8 codes itself");
+    }
+
+    /// <summary>
+    /// The add-on's ATen float8_e4m3fn casts against the tensor-op codec: every code decodes to the same value, and
+    /// encoding random values (normals, subnormals, values past ±448 that saturate) gives the same values.
+    /// </summary>
+    static IEnumerable<SelfTestCheck> Fp8CodecChecks(Device device)
+    {
+        using var scope = NewDisposeScope();
+        var codes = arange(256, dtype: ScalarType.Int32).to(ScalarType.Byte).to(device);
+        var native = Inference.Fp8E4M3.Decode(codes, ScalarType.Float32).cpu();
+        var math = Inference.Fp8E4M3.DecodeMath(codes, ScalarType.Float32).cpu();
+        bool sameNan = native.isnan().eq(math.isnan()).all().item<bool>();
+        double decodeDiff = (native.nan_to_num(0) - math.nan_to_num(0)).abs().max().item<float>();
+        yield return new SelfTestCheck("fp8-codec.decode[256 codes, add-on vs tensor ops]", sameNan && decodeDiff == 0, decodeDiff, 0,
+            sameNan ? "ATen float8_e4m3fn cast" : "NaN codes differ");
+
+        var gen = new Generator(5);
+        var x = cat(new[]
+        {
+            randn(new long[] { 4096 }, generator: gen),
+            randn(new long[] { 1024 }, generator: gen) * 0.01,    // subnormals (< 2^-6) and values that round to 0
+            randn(new long[] { 1024 }, generator: gen) * 400,     // past ±448: saturate
+        }).to(ScalarType.BFloat16).to(device);
+        var viaNative = Inference.Fp8E4M3.DecodeMath(Inference.Fp8E4M3.Encode(x).cpu(), ScalarType.Float32);
+        var viaMath = Inference.Fp8E4M3.DecodeMath(Inference.Fp8E4M3.EncodeMath(x).cpu(), ScalarType.Float32);
+        double encodeDiff = (viaNative - viaMath).abs().max().item<float>();
+        yield return new SelfTestCheck("fp8-codec.encode[6144 bf16 values, add-on vs tensor ops]", encodeDiff == 0 && !viaNative.isnan().any().item<bool>(),
+            encodeDiff, 0, "round to nearest even, saturating at ±448 (signed zeros may differ; values compared)");
     }
 
     /// <summary>(Hq, Hkv, D, window, visible keys): Llama-3-8B's grouping, MHA, 8 groups, head sizes 64 and 256.</summary>
@@ -238,6 +288,35 @@ public static class SelfTest
         (16, 2, 128, 1024, 17),
         (4, 2, 256, 3072, 2500),
     ];
+
+    /// <summary>
+    /// The split-KV kernel reading FP8-E4M3 codes against fp32 math attention over the same codes decoded: the
+    /// decode shapes plus a window that is no multiple of the split size, with bf16 queries as the engine has them.
+    /// </summary>
+    static IEnumerable<SelfTestCheck> DecodeKernelFp8Checks(Device device)
+    {
+        foreach (var (hq, hkv, d, window, visible) in DecodeShapes.Append((32, 8, 128, 3001, 2999)))
+        {
+            using var scope = NewDisposeScope();
+            var gen = new Generator(99);
+            var q = randn([1, hq, 1, d], generator: gen).to(ScalarType.BFloat16).to(device);
+            var kCache = Inference.Fp8E4M3.EncodeMath(randn([1, hkv, window + 512, d], generator: gen)).to(device);
+            var vCache = Inference.Fp8E4M3.EncodeMath(randn([1, hkv, window + 512, d], generator: gen)).to(device);
+            var k = kCache.narrow(2, 0, window);
+            var v = vCache.narrow(2, 0, window);
+            var mask = zeros(window, ScalarType.Float32, device).index_fill_(0, arange(visible, window, device: device), double.NegativeInfinity);
+            var attention = new GroupedDecodeAttention { Mask = mask };
+            double scale = 1.0 / Math.Sqrt(d);
+            bool applies = GroupedDecodeAttention.NativeKernelApplies(q, k, v, mask);
+            var got = attention.Attend(q, k, v, causal: false, scale);
+            var kf = Inference.Fp8E4M3.DecodeMath(k.narrow(2, 0, visible), ScalarType.Float32);
+            var vf = Inference.Fp8E4M3.DecodeMath(v.narrow(2, 0, visible), ScalarType.Float32);
+            var expected = MathAttention.Forward(q.to(ScalarType.Float32), kf, vf, causal: false, scale).Output;
+            yield return Check($"decode-kernel-fp8[hq={hq} hkv={hkv} d={d} window={window} visible={visible}]",
+                applies ? RelErr(got, expected) : double.NaN, Bf16Tolerance / 4,
+                applies ? "split-KV CUDA kernel on E4M3 codes vs fp32 math attention on the decoded codes" : "kernel did not apply to these tensors");
+        }
+    }
 
     /// <summary>The add-on's split-KV decode kernel against fp32 math attention over the visible keys.</summary>
     static IEnumerable<SelfTestCheck> DecodeKernelChecks(Device device)
