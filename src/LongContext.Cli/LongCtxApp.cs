@@ -19,6 +19,7 @@ public static class LongCtxApp
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ExtendCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         root.Subcommands.Add(PerplexityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
@@ -35,6 +36,7 @@ public static class LongCtxApp
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
         var root = BuildRoot();
-        return await root.Parse(args).InvokeAsync(null, ct);
+        var config = LaunchCommand.HandlesSignals(args) ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+        return await root.Parse(args).InvokeAsync(config, ct);
     }
 }
