@@ -7,9 +7,9 @@ namespace LongContext.Cli.Commands;
 /// <summary>`longctx eval icl`: many-shot in-context learning, accuracy vs number of examples.</summary>
 public static class EvalIclCommand
 {
-    public static Command Create()
+    public static Command Create(Eval.Backends.EvalBackends backends)
     {
-        var common = new EvalCommon();
+        var common = new EvalCommon(backends);
         var task = new Option<string>("--task") { Description = "word_label (random word→label map), hidden_arith (hidden modular rule) or a JSONL file of {input,label}", DefaultValueFactory = _ => "word_label" };
         var shots = new Option<string>("--shots") { Description = "Shot counts", DefaultValueFactory = _ => "8,16,32,64,128,256,512,1024,2048,4096" };
         var queries = new Option<int>("--queries") { Description = "Queries per shot count", DefaultValueFactory = _ => 50 };
@@ -23,9 +23,9 @@ public static class EvalIclCommand
             var shotList = p.GetValue(shots)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) && v > 0 ? v : throw new EvalException($"--shots: '{s}' is not a positive integer.")).ToList();
             var options = new IclOptions { Task = p.GetValue(task)!, Shots = shotList, Queries = p.GetValue(queries), MaxLength = p.GetValue(maxLength), Seed = p.GetValue(common.Seed) };
-            var (backend, measurer, tokId) = common.Create(p);
-            var (manifest, plans) = IclSuite.Plan(options, new Eval.Runs.EvalSession(backend!, measurer, tokId));
-            return await common.RunAndReportAsync(p, backend!, manifest, plans, "ICL", ct);
+            var setup = await common.CreateAsync(p, ct);
+            var (manifest, plans) = IclSuite.Plan(options, setup.Session);
+            return await common.RunAndReportAsync(p, setup, manifest, plans, "ICL", ct);
         });
         return cmd;
     }
