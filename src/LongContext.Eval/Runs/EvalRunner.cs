@@ -37,8 +37,18 @@ public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, st
 
     private async Task<ResultRecord> RunOneAsync(EvalItemPlan plan, CancellationToken ct)
     {
-        var item = plan.Build();
         var sw = Stopwatch.StartNew();
+        EvalItem item;
+        try { item = plan.Build(); }
+        catch (EvalException e)
+        {
+            // A prompt that cannot be built (e.g. a length too short for the task) fails this item, not the run.
+            return new ResultRecord
+            {
+                Key = plan.Key(configHash), Suite = plan.Suite, Task = plan.Task, Length = plan.Length, Index = plan.Index, Depth = plan.Depth,
+                ConfigHash = configHash, Error = "prompt: " + e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds,
+            };
+        }
         var baseRecord = new ResultRecord
         {
             Key = plan.Key(configHash), Suite = plan.Suite, Task = plan.Task, Length = plan.Length, Index = plan.Index, Depth = plan.Depth,

@@ -12,7 +12,7 @@ internal static class EvalFixtures
 
     public static RulerData AllData() => RulerData.Load(Essays, Squad, Hotpot, null);
 
-    public static PromptMeasurer Measurer(TestTokenizer tok, IChatTemplate? template = null, PrefixPlacement placement = PrefixPlacement.AssistantTurn) =>
+    public static PromptMeasurer Measurer(LongContext.Core.Tokenization.ITextTokenizer tok, IChatTemplate? template = null, PrefixPlacement placement = PrefixPlacement.AssistantTurn) =>
         new(tok, template ?? LongContext.Eval.Backends.ChatTemplates.Base, placement);
 
     public static string TempDir(string name)

@@ -5,8 +5,9 @@ namespace LongContext.Tests.Eval;
 
 /// <summary>
 /// A tiny OpenAI-compatible server on 127.0.0.1 (random free port) for tests: /v1/chat/completions and /v1/completions,
-/// answered by <see cref="StubAnswers"/> (or by echoing the prompt). Counts requests; can fail the first N with 429 and
-/// call a hook on each request (used to cancel a run midway).
+/// answered by <see cref="StubAnswers"/> (or by echoing the prompt). Counts requests; can fail the first N with 429,
+/// reject requests (<see cref="Reject"/>: status and message, e.g. a context overflow), hang on some
+/// (<see cref="Hang"/>), refuse /completions (<see cref="NoCompletions"/>), and call a hook on each request.
 /// </summary>
 public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
 {
@@ -15,13 +16,32 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
 
     public int Requests => Volatile.Read(ref _requests);
     public bool Echo { get; set; }
+    /// <summary>When true, POST /v1/completions answers 404 (a chat-only server).</summary>
+    public bool NoCompletions { get; set; }
+    /// <summary>Called with the 1-based request number and prompt; a non-null result is sent as an error (status, message).</summary>
+    public Func<int, string, (int Status, string Message)?>? Reject { get; set; }
+    /// <summary>Called with the 1-based request number; true: wait this long before answering (longer than a test's timeout).</summary>
+    public Func<int, bool>? Hang { get; set; }
+    public TimeSpan HangFor { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>Called with the 1-based request number before answering.</summary>
     public Action<int>? OnRequest { get; set; }
+    /// <summary>Each request's prompt: the completions prompt, or the chat messages' contents joined by "\n".</summary>
     public List<string> Prompts { get; } = [];
+    /// <summary>Paths requested, in order (e.g. "/v1/completions").</summary>
+    public List<string> Paths { get; } = [];
 
     protected override void Handle(HttpListenerContext ctx)
     {
         string body = ReadBody(ctx);
+        var path = ctx.Request.Url!.AbsolutePath;
+        lock (Paths) Paths.Add(path);
+        var chat = path.EndsWith("/chat/completions", StringComparison.Ordinal);
+        if (!chat && NoCompletions)
+        {
+            ctx.Response.StatusCode = 404;
+            Send(ctx, "application/json", "{\"error\":{\"message\":\"not found\"}}");
+            return;
+        }
         if (Interlocked.Decrement(ref _throttle) >= 0)
         {
             ctx.Response.StatusCode = 429;
@@ -32,10 +52,15 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
         var n = Interlocked.Increment(ref _requests);
         OnRequest?.Invoke(n);
         var req = JsonNode.Parse(body)!;
-        var path = ctx.Request.Url!.AbsolutePath;
-        var chat = path.EndsWith("/chat/completions", StringComparison.Ordinal);
-        var prompt = chat ? req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>() : req["prompt"]!.GetValue<string>();
+        var prompt = chat ? string.Join("\n", req["messages"]!.AsArray().Select(m => m!["content"]!.GetValue<string>())) : req["prompt"]!.GetValue<string>();
         lock (Prompts) Prompts.Add(prompt);
+        if (Hang?.Invoke(n) == true) Thread.Sleep(HangFor);
+        if (Reject?.Invoke(n, prompt) is { } error)
+        {
+            ctx.Response.StatusCode = error.Status;
+            Send(ctx, "application/json", new JsonObject { ["error"] = new JsonObject { ["message"] = error.Message, ["type"] = "invalid_request_error" } }.ToJsonString());
+            return;
+        }
         var answer = Echo ? prompt : StubAnswers.Answer(prompt);
         JsonObject choice = chat
             ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer }, ["finish_reason"] = "stop" }
