@@ -35,6 +35,7 @@ public static class RunReport
             ["items"] = records.Count,
             ["errors"] = failed,
             ["echoes"] = ok.Count(r => r.Echo),
+            ["thinking_unfinished"] = ok.Count(r => r.Prediction is { } p && Scoring.Scorers.ThinkingUnfinished(p)),
         };
         var md = new StringBuilder();
         md.AppendLine($"# {manifest.Suite.ToUpperInvariant()} report").AppendLine();
@@ -44,6 +45,8 @@ public static class RunReport
         md.AppendLine($"- Config hash: `{manifest.ConfigHash}`; items: {records.Count}; **failed: {failed}** (each counts as 0); prompt echoes: {ok.Count(r => r.Echo)}");
         if (failed > 0)
             md.AppendLine($"- First failure: {records.First(r => r.Error is not null).Error}. Rerun the same command to retry the failed items.");
+        if (summary["thinking_unfinished"]!.GetValue<int>() is var unfinished and > 0)
+            md.AppendLine($"- {unfinished} answers stopped inside a <think> block (scored on the text before it): raise --answer-budget.");
         md.AppendLine();
         if (manifest.Suite == NiahSuite.SuiteName) WriteNiah(runDir, manifest, records, md, summary);
         else if (manifest.Suite == Ruler.RulerSuite.SuiteName) WriteRuler(runDir, manifest, records, md, summary);

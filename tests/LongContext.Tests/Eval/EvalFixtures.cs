@@ -15,6 +15,10 @@ internal static class EvalFixtures
     public static PromptMeasurer Measurer(LongContext.Core.Tokenization.ITextTokenizer tok, IChatTemplate? template = null, PrefixPlacement placement = PrefixPlacement.AssistantTurn) =>
         new(tok, template ?? LongContext.Eval.Backends.ChatTemplates.Base, placement);
 
+    /// <summary>The small Llama-3-layout byte-level BPE of tests/fixtures/tokenizer/llama3 (token counts vary with the text, as real ones do).</summary>
+    public static LongContext.Core.Tokenization.ITextTokenizer BpeTokenizer() =>
+        LongContext.Core.Tokenization.HfTokenizer.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizer", "llama3"));
+
     public static string TempDir(string name)
     {
         var d = Path.Combine(Path.GetTempPath(), "longctx-eval-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
