@@ -9,7 +9,7 @@ namespace LongContext.Eval.Ruler;
 /// and template, as NVIDIA/RULER main (c3f5e3b) does: one probe estimates tokens per unit, a binary search over
 /// [incremental, max(factor·budget/tokens-per-unit, 2·incremental)] finds the largest size whose prompt plus answer
 /// budget fits, and each sample backs off by <see cref="Incremental"/> units while it does not fit.
-/// Every sample is a pure function of (seed, task, length, index): the search probes sample 0's random stream.
+/// Every sample is a pure function of (seed, task, length, index): the search's probes use their own seeded streams.
 /// </summary>
 public abstract class RulerTask(string name, int maxNewTokens, MatchMetric metric)
 {
@@ -31,9 +31,15 @@ public abstract class RulerTask(string name, int maxNewTokens, MatchMetric metri
     /// <summary>Builds the prompt for a haystack size from the sample's random stream.</summary>
     protected abstract RulerPrompt Build(int size, Random rng, int length, int index, PromptMeasurer measurer);
 
-    /// <summary>Tokens of sample 0's prompt at a size (the probe's measure).</summary>
+    /// <summary>
+    /// Tokens of a search probe's prompt at a size. Each probe draws its own random content, as RULER's probes do (they
+    /// consume its global random stream): the search then settles where a lucky draw fits, and a typical sample backs
+    /// off one step, which is why RULER fills uuid-valued essay tasks to ~86% at 4K. Probes ask question 0 (QA).
+    /// </summary>
     protected virtual int PromptTokens(int size, int seed, int length, PromptMeasurer measurer) =>
-        measurer.Count(Build(size, Rng(seed, length, 0), length, 0, measurer).Request);
+        measurer.Count(Build(size, SearchRng(seed, length, size), length, 0, measurer).Request);
+
+    protected Random SearchRng(int seed, int length, int size) => new(RandomExtensions.MixSeed(seed, name, length, "search", size));
 
     /// <summary>Tokens the search compares with the length (RULER: prompt + answer budget; VT adds its example separately).</summary>
     protected virtual int SearchTokens(int size, int seed, int length, PromptMeasurer measurer) =>
@@ -64,6 +70,13 @@ public abstract class RulerTask(string name, int maxNewTokens, MatchMetric metri
                 throw new EvalException($"RULER task {name} sample {index} does not fit {length} tokens even at {size} haystack units ({tokens} + {maxNewTokens} answer tokens); use a larger --lengths value.");
             size -= incremental;
         }
+    }
+
+    /// <summary>For tests: the searched size, the back-off step and the search's token count at a size (fill levels).</summary>
+    internal (int Size, int Step, Func<int, int> TokensAt) Fitting(int length, int seed, PromptMeasurer measurer)
+    {
+        Generate(length, 0, seed, measurer);
+        lock (_fitted) return (_fitted[(length, measurer)], Incremental(length), size => SearchTokens(size, seed, length, measurer));
     }
 
     protected RulerSample Sample(int length, int index, RulerPrompt p, int tokens, int size) =>

@@ -120,7 +120,7 @@ public sealed class VariableTrackingTask(string name, int numChains, int numHops
 
     protected override int PromptTokens(int size, int seed, int length, PromptMeasurer measurer)
     {
-        var (input, prefix, _) = Main(size, Rng(seed, length, 0));
+        var (input, prefix, _) = Main(size, SearchRng(seed, length, size));
         return measurer.Count(input, prefix);
     }
 
