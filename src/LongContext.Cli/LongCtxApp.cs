@@ -18,9 +18,10 @@ public static class LongCtxApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
-        root.Subcommands.Add(EvalCommand.Create(eval ?? EngineLocalGenerator.Backends()));
+        root.Subcommands.Add(EvalCommand.Create(eval ?? Eval.Engine.EngineLocalGenerator.Backends()));
         root.Subcommands.Add(ExtendCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         root.Subcommands.Add(PerplexityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
@@ -43,6 +44,9 @@ public static class LongCtxApp
     public static async Task<int> RunAsync(string[] args, CancellationToken ct, InvocationConfiguration? io, EvalBackends? eval)
     {
         var root = BuildRoot(eval);
+        // `launch` handles its own signals (it forwards them to its ranks); it replaces the library's termination handling.
+        if (LaunchCommand.HandlesSignals(args))
+            io = new InvocationConfiguration { Output = io?.Output ?? Console.Out, Error = io?.Error ?? Console.Error, ProcessTerminationTimeout = null };
         return await root.Parse(args).InvokeAsync(io, ct);
     }
 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using LongContext.Core.Tokenization;
 using LongContext.Eval;
 using LongContext.Eval.Backends;
 using LongContext.Eval.Reports;
 using LongContext.Eval.Runs;
+using LongContext.Formats.Tokenization;
 using Spectre.Console;
 
 namespace LongContext.Cli.Commands;
@@ -82,18 +82,7 @@ internal sealed class EvalCommon(EvalBackends backends)
             var placement = mode == EndpointMode.Chat || template is null ? PrefixPlacement.UserMessageEnd : PrefixPlacement.AssistantTurn;
             return new EvalSetup(null, new PromptMeasurer(tokenizer, template ?? ChatTemplates.Base, placement), tokDir, "dump only");
         }
-        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-            throw new EvalException($"--endpoint {endpoint}: not an http(s) URL; e.g. http://localhost:8000/v1.");
-        var options = new OpenAiHttpOptions
-        {
-            BaseUrl = uri,
-            ApiKey = p.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
-            Model = p.GetValue(ModelName)!,
-            ChatTemplate = template,
-            Concurrency = p.GetValue(Concurrency),
-            MaxRetries = p.GetValue(Retries),
-            AttemptTimeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
-        };
+        var options = HttpOptions(p, endpoint, template);
         string placementNote;
         if (mode is { } explicitMode) placementNote = $"--mode {explicitMode.ToString().ToLowerInvariant()}";
         else if (template is null)
@@ -112,6 +101,42 @@ internal sealed class EvalCommon(EvalBackends backends)
         var http = new OpenAiHttpBackend(options with { Mode = mode.Value });
         // In chat mode the server applies the model's template; without one here, lengths are measured on the bare text.
         return new EvalSetup(http, new PromptMeasurer(tokenizer, template ?? ChatTemplates.Base, http.PrefixPlacement), tokDir, placementNote);
+    }
+
+    /// <summary>
+    /// The backend for raw completion prompts (base-model tests such as passkey): the model in-process, or the
+    /// endpoint's /v1/completions; no chat template either way (--mode and --chat-template do not apply).
+    /// </summary>
+    public EvalSetup CreateCompletion(ParseResult p)
+    {
+        var model = p.GetValue(Model);
+        var endpoint = p.GetValue(Endpoint);
+        if (model is not null && endpoint is not null) throw new EvalException("Give either --model DIR or --endpoint URL, not both.");
+        if (model is not null)
+        {
+            var gen = backends.Local(model);
+            return new EvalSetup(new LocalBackend(gen, ChatTemplates.Base), new PromptMeasurer(gen.Tokenizer, ChatTemplates.Base, PrefixPlacement.AssistantTurn), gen.ModelId, "raw completion (no chat template)");
+        }
+        if (endpoint is null) throw new EvalException("Give --model DIR (in-process) or --endpoint URL with --tokenizer DIR.");
+        var tokDir = p.GetValue(Tokenizer) ?? throw new EvalException("--endpoint needs --tokenizer DIR (the folder with the model's tokenizer.json): prompts are sized with the evaluated model's tokenizer.");
+        var http = new OpenAiHttpBackend(HttpOptions(p, endpoint, ChatTemplates.Base) with { Mode = EndpointMode.Completions });
+        return new EvalSetup(http, new PromptMeasurer(backends.Tokenizer(tokDir), ChatTemplates.Base, PrefixPlacement.AssistantTurn), tokDir, "raw completion (/v1/completions, no chat template)");
+    }
+
+    private OpenAiHttpOptions HttpOptions(ParseResult p, string endpoint, IChatTemplate? template)
+    {
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            throw new EvalException($"--endpoint {endpoint}: not an http(s) URL; e.g. http://localhost:8000/v1.");
+        return new OpenAiHttpOptions
+        {
+            BaseUrl = uri,
+            ApiKey = p.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
+            Model = p.GetValue(ModelName)!,
+            ChatTemplate = template,
+            Concurrency = p.GetValue(Concurrency),
+            MaxRetries = p.GetValue(Retries),
+            AttemptTimeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
+        };
     }
 
     /// <summary>
@@ -170,10 +195,4 @@ internal sealed class EvalCommon(EvalBackends backends)
         stderr.WriteLine($"error: {message}, or pass --allow-errors to accept them.");
         return FailedItemsExitCode;
     }
-}
-
-/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder updates).</summary>
-internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using LongContext.Core;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Plan;
 using Spectre.Console;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Backends;
 using LongContext.Eval.Runs;
 using LongContext.Eval.Scoring;

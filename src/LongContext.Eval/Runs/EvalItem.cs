@@ -21,4 +21,6 @@ public sealed record EvalItem(GenerationRequest Request, IReadOnlyList<string> R
     public bool ZeroOnEcho { get; init; } = true;
     /// <summary>Why this item's prompt differs from the original benchmark's (e.g. a padded word list), or null.</summary>
     public string? NonComparable { get; init; }
+    /// <summary>Suite-specific facts about the scored item (e.g. the extracted answer), stored in the record's "details"; called after <see cref="Score"/>.</summary>
+    public Func<System.Text.Json.Nodes.JsonObject?>? Details { get; init; }
 }

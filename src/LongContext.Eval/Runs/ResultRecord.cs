@@ -28,4 +28,6 @@ public sealed record ResultRecord
     [JsonPropertyName("finish_reason")] public string? FinishReason { get; init; }
     /// <summary>Why this item's prompt differs from the original benchmark's, or null (see EvalItem.NonComparable).</summary>
     [JsonPropertyName("non_comparable")] public string? NonComparable { get; init; }
+    /// <summary>Suite-specific facts (LongBench's extracted letter, NoLiMa's needle character, passkey's parsed digits).</summary>
+    [JsonPropertyName("details")] public System.Text.Json.Nodes.JsonObject? Details { get; init; }
 }

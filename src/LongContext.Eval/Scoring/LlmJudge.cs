@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Backends;
 
 namespace LongContext.Eval.Scoring;

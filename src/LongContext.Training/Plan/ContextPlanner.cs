@@ -1,6 +1,6 @@
 using System.Globalization;
-using LongContext.Core;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
+using LongContext.Formats;
 
 namespace LongContext.Training.Plan;
 

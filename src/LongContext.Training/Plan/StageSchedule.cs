@@ -1,4 +1,4 @@
-using LongContext.Core;
+using LongContext.Formats;
 
 namespace LongContext.Training.Plan;
 

@@ -12,7 +12,7 @@ namespace LongContext.Tests.Eval;
 internal static class EvalCli
 {
     /// <summary>Backends for --endpoint runs: the tokenizer (any --tokenizer name) and, optionally, a chat template.</summary>
-    public static EvalBackends Http(LongContext.Core.Tokenization.ITextTokenizer? tokenizer = null, IChatTemplate? template = null)
+    public static EvalBackends Http(LongContext.Formats.Tokenization.ITextTokenizer? tokenizer = null, IChatTemplate? template = null)
     {
         var tok = tokenizer ?? new RegexWordTokenizer();
         return EvalBackends.Unavailable with { Tokenizer = _ => tok, ChatTemplate = _ => template };

@@ -216,7 +216,7 @@ public class EvalCliEndToEndTests
             "--tokenizer", "t", "--lengths", "1k,2k", "--depths", "3", "--out", dir, "--json"]);
         Assert.True(run.Code == 0, run.Err);
         Assert.Equal(100, EvalCli.Summary(dir)["score"]!.GetValue<double>());
-        Assert.All(stub.Prompts, p =>
+        Assert.All(stub.Conversations, p =>
         {
             Assert.StartsWith("You are a helpful AI bot that answers questions for a user. Keep your response short and direct\n", p);
             Assert.EndsWith("\nWhat is the best thing to do in San Francisco? Don't give information outside the document or repeat your findings", p);
@@ -243,7 +243,7 @@ public class EvalCliEndToEndTests
         Assert.Equal(0, (await EvalCli.Run(Http, ["eval", "niah", "--preset", "langchain-multi", "--essays", EvalFixtures.Essays, "--endpoint", stub.BaseUrl.ToString(),
             "--tokenizer", "t", "--lengths", "1k", "--depths", "2", "--out", dir])).Code);
         Assert.Equal(100, EvalCli.Summary(dir)["score"]!.GetValue<double>());
-        Assert.All(stub.Prompts, p => Assert.Equal(3, p.Split("is one of the secret ingredients needed to build the perfect pizza.").Length - 1 + p.Split("are one of the secret ingredients").Length - 1));
+        Assert.All(stub.Conversations, p => Assert.Equal(3, p.Split("is one of the secret ingredients needed to build the perfect pizza.").Length - 1 + p.Split("are one of the secret ingredients").Length - 1));
     }
 
     [Fact]

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using LongContext.Cli;
-using LongContext.Core.Tokenization;
 using LongContext.Eval.Backends;
+using LongContext.Eval.Engine;
 using LongContext.Eval.Runs;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Tests.Eval;
 
@@ -13,10 +14,10 @@ namespace LongContext.Tests.Eval;
 /// </summary>
 public class EvalInProcessEndToEndTests
 {
-    static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
+    internal static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
 
     /// <summary>config + weights of the tiny llama fixture and the fixture tokenizer in one folder, as a user's model folder.</summary>
-    static string ModelDir()
+    internal static string ModelDir()
     {
         var dir = EvalFixtures.TempDir("model");
         foreach (var f in new[] { "config.json", "model.safetensors", "generation_config.json" })
@@ -27,9 +28,11 @@ public class EvalInProcessEndToEndTests
     }
 
     /// <summary>Counts generations and can cancel the run when the n-th one starts (before it computes anything).</summary>
-    sealed class CountingGenerator(ILocalGenerator inner, Action<int>? onStart) : ILocalGenerator, IDisposable
+    internal sealed class CountingGenerator(ILocalGenerator inner, Action<int>? onStart) : ILocalGenerator, IDisposable
     {
         public int Calls;
+        /// <summary>The token ids of every prompt, in call order.</summary>
+        public List<IReadOnlyList<int>> Prompts { get; } = [];
         public ITextTokenizer Tokenizer => inner.Tokenizer;
         public IChatTemplate ChatTemplate => inner.ChatTemplate;
         public int? MaxSequenceLength => inner.MaxSequenceLength;
@@ -38,6 +41,7 @@ public class EvalInProcessEndToEndTests
         public IReadOnlyList<int> Generate(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyCollection<int> stopIds, CancellationToken ct)
         {
             onStart?.Invoke(Interlocked.Increment(ref Calls));
+            lock (Prompts) Prompts.Add(promptIds);
             return inner.Generate(promptIds, maxNewTokens, stopIds, ct);
         }
 
@@ -45,7 +49,7 @@ public class EvalInProcessEndToEndTests
     }
 
     /// <summary>The engine's backends (as the CLI builds them) with the generator wrapped in a counter; runs the body, then disposes the generators.</summary>
-    static async Task<T> WithEngine<T>(Func<EvalBackends, List<CountingGenerator>, Action<Action<int>?>, Task<T>> body)
+    internal static async Task<T> WithEngine<T>(Func<EvalBackends, List<CountingGenerator>, Action<Action<int>?>, Task<T>> body)
     {
         var engine = EngineLocalGenerator.Backends("cpu");
         var made = new List<CountingGenerator>();

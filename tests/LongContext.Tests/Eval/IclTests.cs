@@ -35,7 +35,7 @@ public class IclTests
         foreach (var plan in plans)
         {
             var item = plan.Build();
-            var prompt = item.Request.Messages![0].Content;
+            var prompt = item.Request.Messages![0].Content!;
             var query = prompt[(prompt.LastIndexOf("Input: ", StringComparison.Ordinal) + 7)..];
             var shots = prompt.Split("\n\n").Where(b => b.StartsWith("Input: ", StringComparison.Ordinal) && b.Contains("\nLabel: ")).ToList();
             Assert.Equal(plan.Length, shots.Count);

@@ -25,16 +25,19 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
     public TimeSpan HangFor { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>Called with the 1-based request number before answering.</summary>
     public Action<int>? OnRequest { get; set; }
-    /// <summary>Each request's prompt: the completions prompt, or the chat messages' contents joined by "\n".</summary>
+    /// <summary>Each request's prompt: the completions prompt, or the last chat message.</summary>
     public List<string> Prompts { get; } = [];
-    /// <summary>Paths requested, in order (e.g. "/v1/completions").</summary>
+    /// <summary>Request paths of answered requests (e.g. /v1/completions), in arrival order.</summary>
     public List<string> Paths { get; } = [];
+    /// <summary>Answers instead of <see cref="StubAnswers"/> when set (benchmarks the stub does not know); gets the last message.</summary>
+    public Func<string, string>? Answerer { get; set; }
+    /// <summary>Each chat request's messages' contents joined by "\n" (the whole conversation; completions: the prompt).</summary>
+    public List<string> Conversations { get; } = [];
 
     protected override void Handle(HttpListenerContext ctx)
     {
         string body = ReadBody(ctx);
         var path = ctx.Request.Url!.AbsolutePath;
-        lock (Paths) Paths.Add(path);
         var chat = path.EndsWith("/chat/completions", StringComparison.Ordinal);
         if (!chat && NoCompletions)
         {
@@ -52,8 +55,9 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
         var n = Interlocked.Increment(ref _requests);
         OnRequest?.Invoke(n);
         var req = JsonNode.Parse(body)!;
-        var prompt = chat ? string.Join("\n", req["messages"]!.AsArray().Select(m => m!["content"]!.GetValue<string>())) : req["prompt"]!.GetValue<string>();
-        lock (Prompts) Prompts.Add(prompt);
+        var prompt = chat ? req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>() : req["prompt"]!.GetValue<string>();
+        var conversation = chat ? string.Join("\n", req["messages"]!.AsArray().Select(m => m!["content"]!.GetValue<string>())) : prompt;
+        lock (Prompts) { Prompts.Add(prompt); Paths.Add(path); Conversations.Add(conversation); }
         if (Hang?.Invoke(n) == true) Thread.Sleep(HangFor);
         if (Reject?.Invoke(n, prompt) is { } error)
         {
@@ -61,7 +65,7 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
             Send(ctx, "application/json", new JsonObject { ["error"] = new JsonObject { ["message"] = error.Message, ["type"] = "invalid_request_error" } }.ToJsonString());
             return;
         }
-        var answer = Echo ? prompt : StubAnswers.Answer(prompt);
+        var answer = Echo ? prompt : Answerer?.Invoke(prompt) ?? StubAnswers.Answer(conversation);
         JsonObject choice = chat
             ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer }, ["finish_reason"] = "stop" }
             : new JsonObject { ["index"] = 0, ["text"] = answer, ["finish_reason"] = "stop" };

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using LongContext.Core;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Optim;
 
 namespace LongContext.Tests.Training;
 
