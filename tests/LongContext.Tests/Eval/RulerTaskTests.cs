@@ -22,9 +22,11 @@ public class RulerTaskTests
             var total = tok.Encode(measurer.Render(s.Request()), addSpecialTokens: false).Count;
             Assert.Equal(total, s.PromptTokens);
             Assert.True(total + s.MaxNewTokens <= length, $"{name}: {total} + {s.MaxNewTokens} > {length}");
-            // RULER's own steps bound the fill: a sample that does not fit backs off 500 essay words (~15% at 4K), FWE
-            // searches in steps of length/32 words; RulerParityTests compares each task's fill with RULER's.
-            Assert.True(total + s.MaxNewTokens > length * 0.8, $"{name}: only {total} tokens used of {length}");
+            // RULER's own steps bound the fill: a sample that does not fit backs off 500 essay words (~15% at 4K) or 25
+            // needles (~35% at 4K: RULER's own niah_multikey_3 sample fills 63%), FWE searches in steps of length/32
+            // words; RulerParityTests compares each task's fill with RULER's.
+            var floor = name is "niah_multikey_2" or "niah_multikey_3" ? 0.6 : 0.8;
+            Assert.True(total + s.MaxNewTokens > length * floor, $"{name}: only {total} tokens used of {length}");
             Assert.NotEmpty(s.Outputs);
             if (s.Metric == MatchMetric.All)
                 foreach (var o in s.Outputs) Assert.Contains(o, s.Input);
