@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LongContext.Core.Inference;
 using LongContext.Server.Scheduling;
 using Microsoft.Extensions.AI;
 using CoreChatMessage = LongContext.Core.Tokenization.ChatMessage;

@@ -147,16 +147,19 @@ public sealed class GenerationScheduler : IDisposable
         if (ct.IsCancellationRequested)
         {
             Interlocked.Increment(ref cancelled);
-            item.Handle.Fail(new OperationCanceledException(ct));
+            item.Handle.Fail(Stopped(item));
             return;
         }
         Volatile.Write(ref active, 1);
         var r = item.Request;
         var prompt = r.PromptIds;
-        var fed = new List<int>(prompt);
         PrefixKvCachePool.Lease? lease = null;
+        var loop = new DecodeLoop(r.MaxNewTokens, stopTokenIds, r.Stop, Tokenizer);
         bool keep = false;
         long start = Stopwatch.GetTimestamp();
+        // The handle is signalled last, after the counters, the cache and `active` are settled: a client that reads
+        // /metrics right after its response sees its own request accounted for.
+        Action signal;
         try
         {
             lease = pool.Acquire(prompt, prompt.Count + r.MaxNewTokens);
@@ -164,71 +167,54 @@ public sealed class GenerationScheduler : IDisposable
             var generator = Session.Generator;
             var sampler = new Sampler(r.Sampling);
             var rest = prompt.Skip(lease.Reused).ToArray();
-            // On failure below, what the cache holds still matches `fed`, so keeping it stays exact.
+            // On failure below, what the cache holds still matches prompt + produced, so keeping it stays exact.
             keep = true;
-            int next = generator.Prefill(rest, lease.Cache, Options.PrefillChunk, sampler, ct);
+            int first = generator.Prefill(rest, lease.Cache, Options.PrefillChunk, sampler, ct);
             long prefillEnd = Stopwatch.GetTimestamp();
-            var decoder = Tokenizer.CreateStreamDecoder(skipSpecialTokens: true);
-            var stops = new StopSequenceMatcher(r.Stop);
-            var produced = new List<int>();
-            var reason = FinishReason.Length;
             // Decode steps replay CUDA graphs where the device allows (captured per request and window).
             using var graphs = r.MaxNewTokens > 1 && GraphedDecoder.GraphsAvailable(Session.Model.Device) && GraphedDecoder.IsSupported(Session.Model, out _)
                 ? new GraphedDecoder(Session.Model, lease.Cache) : null;
-            while (true)
-            {
-                ct.ThrowIfCancellationRequested();
-                if (stopTokenIds.Contains(next))
-                {
-                    reason = FinishReason.Stop;
-                    break;
-                }
-                produced.Add(next);
-                if (decoder.Push(next) is string piece)
-                {
-                    item.Handle.Write(stops.Push(piece));
-                    if (stops.Stopped)
-                    {
-                        reason = FinishReason.Stop;
-                        break;
-                    }
-                }
-                if (produced.Count >= r.MaxNewTokens) break;
-                fed.Add(next);
-                next = generator.DecodeStep(next, lease.Cache, sampler, graphs);
-            }
-            item.Handle.Write(stops.Flush());
+            foreach (var piece in loop.Run(first, token => generator.DecodeStep(token, lease.Cache, sampler, graphs), ct))
+                item.Handle.Write(piece.Text);
+            item.Handle.Write(loop.Flush());
             long end = Stopwatch.GetTimestamp();
-            var summary = new GenerationSummary(reason, produced, prompt.Count, lease.Reused,
+            var summary = new GenerationSummary(loop.Finish!.Value, loop.Produced.ToArray(), prompt.Count, lease.Reused,
                 Stopwatch.GetElapsedTime(item.EnqueuedTicks, start).TotalSeconds,
                 Stopwatch.GetElapsedTime(start, prefillEnd).TotalSeconds, Stopwatch.GetElapsedTime(prefillEnd, end).TotalSeconds);
             Interlocked.Add(ref promptTokens, prompt.Count);
-            Interlocked.Add(ref completionTokens, produced.Count);
+            Interlocked.Add(ref completionTokens, summary.CompletionTokens);
             Interlocked.Add(ref cachedTokens, lease.Reused);
             Interlocked.Add(ref prefillTicks, prefillEnd - start);
             Interlocked.Add(ref decodeTicks, end - prefillEnd);
             if (summary.TokensPerSecond > 0) Volatile.Write(ref lastTokensPerSecond, summary.TokensPerSecond);
             Interlocked.Increment(ref completed);
-            item.Handle.Complete(summary);
+            signal = () => item.Handle.Complete(summary);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             Interlocked.Increment(ref cancelled);
-            item.Handle.Fail(new OperationCanceledException(item.Ct.IsCancellationRequested ? item.Ct : ct));
+            signal = () => item.Handle.Fail(Stopped(item));
         }
         catch (Exception e)
         {
             // A failure inside a forward (out of memory, a device error) may leave a layer half-written: drop the cache.
             keep = false;
             Interlocked.Increment(ref failed);
-            item.Handle.Fail(e);
+            signal = () => item.Handle.Fail(e);
         }
         finally
         {
-            if (lease is not null) pool.Release(lease, fed, keep);
+            // The cache holds the prompt and then the produced tokens fed back, in order (its length says how many).
+            if (lease is not null) pool.Release(lease, prompt.Concat(loop.Produced).ToArray(), keep);
             Volatile.Write(ref active, 0);
         }
+        signal();
     }
+
+    /// <summary>What a request stopped before its end gets: its own cancellation, or 503 when the server shuts down.</summary>
+    static Exception Stopped(WorkItem item) => item.Ct.IsCancellationRequested
+        ? new OperationCanceledException(item.Ct)
+        : new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down; the request was stopped before it finished");
 
     /// <summary>Stops taking requests, cancels the running one, fails the queued ones and joins the engine thread.</summary>
     public void Dispose()
