@@ -31,10 +31,21 @@ public static class LongCtxApp
 
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, CancellationToken.None);
 
+    /// <summary>The process entry point: Ctrl+C / SIGTERM cancel the run cleanly (see <see cref="TerminationSignals"/>).</summary>
+    public static async Task<int> RunWithTerminationSignalsAsync(string[] args)
+    {
+        using var signals = new TerminationSignals();
+        return await RunAsync(args, signals.Token);
+    }
+
     /// <summary>Runs with an external cancellation token (tests stop a run midway with it).</summary>
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
         var root = BuildRoot();
-        return await root.Parse(args).InvokeAsync(null, ct);
+        // No response files: a value such as `--prompt @notes` is text, not a file of arguments to splice in.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        // Cancellation comes only from `ct`: System.CommandLine's signal handler would return from Main 2 s after
+        // Ctrl+C while a command is still inside libtorch (see TerminationSignals).
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, ct);
     }
 }

@@ -65,6 +65,10 @@ public static class ServeCommand
             catch (OperationCanceledException)
             {
             }
+            // Engine first: the running and queued requests end with 503 shutting_down (streams with an error event
+            // and [DONE]) and the engine thread leaves libtorch; then Kestrel lets those responses finish and closes.
+            Console.Error.WriteLine("shutting down: stopping the engine; running and queued requests get 503 shutting_down");
+            scheduler.Stop();
             await server.StopAsync(CancellationToken.None);
             return 0;
         });

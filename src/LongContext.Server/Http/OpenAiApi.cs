@@ -25,7 +25,7 @@ internal static class OpenAiApi
 
     static ModelDto Model(ServerState s) => new(s.Scheduler.ModelId, "model", s.StartedAt, "longcontext", s.Scheduler.MaxContext);
 
-    /// <summary>Refusals become OpenAI errors; a client that went away gets nothing.</summary>
+    /// <summary>Refusals become OpenAI errors, anything else a generic 500 (logged); a client that went away gets nothing.</summary>
     static async Task Guard(HttpContext ctx, Func<Task> handler)
     {
         try
@@ -39,15 +39,15 @@ internal static class OpenAiApi
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (!ctx.Response.HasStarted && e is not OperationCanceledException)
+        catch (Exception e) when (!ctx.Response.HasStarted)
         {
-            await OpenAiErrors.WriteAsync(ctx, 500, $"generation failed: {e.Message}", "server_error");
+            await OpenAiErrors.WriteInternalAsync(ctx, e);
         }
     }
 
     static async Task ChatAsync(HttpContext ctx, ServerState s)
     {
-        var body = await ReadBodyAsync<ChatCompletionRequest>(ctx, s);
+        var body = await RequestBody.ReadJsonAsync<ChatCompletionRequest>(ctx, s.Options);
         CheckCommon(s, body);
         Unsupported(body.Logprobs == true, "logprobs", "logprobs are not supported");
         Unsupported(body.Tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0, "tools", "tools / function calling are not supported");
@@ -78,7 +78,7 @@ internal static class OpenAiApi
 
     static async Task CompletionsAsync(HttpContext ctx, ServerState s)
     {
-        var body = await ReadBodyAsync<CompletionRequest>(ctx, s);
+        var body = await RequestBody.ReadJsonAsync<CompletionRequest>(ctx, s.Options);
         CheckCommon(s, body);
         Unsupported(body.Logprobs is { ValueKind: JsonValueKind.Number } lp && lp.GetInt32() > 0, "logprobs", "logprobs are not supported");
         Unsupported(body.Echo == true, "echo", "echo is not supported");
@@ -122,8 +122,7 @@ internal static class OpenAiApi
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var (type, code) = e is RequestRejectedException r ? (OpenAiErrors.Classify(r.Kind).Type, OpenAiErrors.Classify(r.Kind).Code) : ("server_error", null);
-            await SendAsync(ctx, OpenAiErrors.Body($"generation failed: {e.Message}", type, null, code), ct);
+            await SendAsync(ctx, OpenAiErrors.StreamError(ctx, e), ct);
         }
         await ctx.Response.WriteAsync("data: [DONE]\n\n", ct);
         await ctx.Response.Body.FlushAsync(ct);
@@ -136,30 +135,6 @@ internal static class OpenAiApi
     }
 
     static UsageDto Usage(GenerationSummary s) => new(s.PromptTokens, s.CompletionTokens, s.TotalTokens, new PromptTokensDetailsDto(s.CachedPromptTokens));
-
-    static async Task<T> ReadBodyAsync<T>(HttpContext ctx, ServerState s) where T : class
-    {
-        long limit = s.Options.MaxRequestBodyBytes;
-        if (ctx.Request.ContentLength is long length && length > limit) throw TooLarge(length, limit);
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(ctx.Request.Body, OpenAiJson.Options, ctx.RequestAborted)
-                ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, "the request body is JSON null; send an object");
-        }
-        catch (JsonException e)
-        {
-            string where = e.Path is { Length: > 1 } p ? $" at {p}" : "";
-            throw new RequestRejectedException(RejectionKind.InvalidRequest, $"the request body is not valid JSON for this endpoint{where}: {e.Message}",
-                e.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw TooLarge(null, limit);
-        }
-    }
-
-    static RequestRejectedException TooLarge(long? length, long limit) => new(RejectionKind.InvalidRequest,
-        $"the request body{(length is long l ? $" is {l} bytes and" : "")} exceeds the server's limit of {limit} bytes (serve --max-body-mb)");
 
     static void CheckModel(ServerState s, string? model)
     {

@@ -23,7 +23,7 @@ public sealed class GenerationScheduler : IDisposable
     long completed, cancelled, failed, rejected, promptTokens, completionTokens, cachedTokens, hits, misses;
     long prefillTicks, decodeTicks;
     double lastTokensPerSecond;
-    int active, disposed;
+    int active, stopped, released;
 
     public GenerationScheduler(EngineSession session, SchedulerOptions? options = null, bool ownsSession = false)
     {
@@ -48,8 +48,8 @@ public sealed class GenerationScheduler : IDisposable
     public SchedulerOptions Options { get; }
     public int MaxContext { get; }
     public string ModelId { get; }
-    /// <summary>False once the engine thread has stopped (disposed, or died).</summary>
-    public bool IsRunning => worker.IsAlive && Volatile.Read(ref disposed) == 0;
+    /// <summary>False once the engine thread has stopped (Stop, Dispose, or it died).</summary>
+    public bool IsRunning => worker.IsAlive && Volatile.Read(ref stopped) == 0;
 
     public SchedulerStats Stats => new(queue.Count, Volatile.Read(ref active),
         Interlocked.Read(ref completed), Interlocked.Read(ref cancelled), Interlocked.Read(ref failed), Interlocked.Read(ref rejected),
@@ -74,14 +74,14 @@ public sealed class GenerationScheduler : IDisposable
             Interlocked.Increment(ref rejected);
             throw;
         }
-        if (Volatile.Read(ref disposed) != 0) throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
+        if (Volatile.Read(ref stopped) != 0) throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
         var handle = new GenerationHandle(validated.PromptIds.Count);
         bool added;
         try
         {
             added = queue.TryAdd(new WorkItem(validated, handle, ct, Stopwatch.GetTimestamp()));
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
         {
             throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
         }
@@ -216,13 +216,26 @@ public sealed class GenerationScheduler : IDisposable
         ? new OperationCanceledException(item.Ct)
         : new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down; the request was stopped before it finished");
 
-    /// <summary>Stops taking requests, cancels the running one, fails the queued ones and joins the engine thread.</summary>
+    /// <summary>
+    /// Stops taking requests (new ones get <see cref="RejectionKind.ShuttingDown"/>), stops the running one between
+    /// tokens and fails it and the queued ones with ShuttingDown, then waits for the engine thread to leave libtorch.
+    /// The session stays loaded until <see cref="Dispose"/>. Idempotent.
+    /// </summary>
+    public void Stop()
+    {
+        if (Interlocked.Exchange(ref stopped, 1) == 0)
+        {
+            queue.CompleteAdding();
+            shutdown.Cancel();
+        }
+        worker.Join();
+    }
+
+    /// <summary><see cref="Stop"/>, then frees the queue (and the session when owned).</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-        queue.CompleteAdding();
-        shutdown.Cancel();
-        worker.Join();
+        Stop();
+        if (Interlocked.Exchange(ref released, 1) != 0) return;
         queue.Dispose();
         shutdown.Dispose();
         if (ownsSession) Session.Dispose();
