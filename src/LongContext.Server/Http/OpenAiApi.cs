@@ -50,6 +50,7 @@ internal static class OpenAiApi
         var body = await RequestBody.ReadJsonAsync<ChatCompletionRequest>(ctx, s.Options);
         CheckCommon(s, body);
         Unsupported(body.Logprobs == true, "logprobs", "logprobs are not supported");
+        Unsupported(SmallInteger(body.TopLogprobs, "top_logprobs", 20) > 0, "top_logprobs", "top_logprobs are not supported");
         Unsupported(body.Tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0, "tools", "tools / function calling are not supported");
         if (body.Messages is null) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages is required", "messages");
         var messages = body.Messages.Select((m, i) => new ChatMessage(
@@ -80,7 +81,7 @@ internal static class OpenAiApi
     {
         var body = await RequestBody.ReadJsonAsync<CompletionRequest>(ctx, s.Options);
         CheckCommon(s, body);
-        Unsupported(body.Logprobs is { ValueKind: JsonValueKind.Number } lp && lp.GetInt32() > 0, "logprobs", "logprobs are not supported");
+        Unsupported(SmallInteger(body.Logprobs, "logprobs", 5) > 0, "logprobs", "logprobs are not supported");
         Unsupported(body.Echo == true, "echo", "echo is not supported");
         Unsupported(!string.IsNullOrEmpty(body.Suffix), "suffix", "suffix (insertion) is not supported");
         var ids = PromptIds(s.Scheduler.Tokenizer, body.Prompt);
@@ -161,6 +162,21 @@ internal static class OpenAiApi
             Seed = body.Seed,
             Stop = Stops(body.Stop),
         }, ctx.RequestAborted);
+
+    /// <summary>An optional integer field with OpenAI's range [0, max]; anything else (a string, 1e30, -1) is a 400 naming it.</summary>
+    static int SmallInteger(JsonElement? value, string param, int max) => value switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => 0,
+        { ValueKind: JsonValueKind.Number } v when v.TryGetInt32(out int n) && n >= 0 && n <= max => n,
+        _ => throw new RequestRejectedException(RejectionKind.InvalidRequest, $"{param} must be an integer from 0 to {max} (got {Shown(value.Value)})", param),
+    };
+
+    /// <summary>A value as the client sent it, cut short (error messages never echo a whole hostile payload).</summary>
+    static string Shown(JsonElement value)
+    {
+        var raw = value.GetRawText();
+        return raw.Length <= 40 ? raw : raw[..40] + "…";
+    }
 
     static void Unsupported(bool condition, string param, string message)
     {

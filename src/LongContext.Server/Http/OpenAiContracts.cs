@@ -27,6 +27,7 @@ internal sealed class ChatCompletionRequest : SamplingRequest
     public List<ChatMessageDto>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
     public bool? Logprobs { get; set; }
+    public JsonElement? TopLogprobs { get; set; }
     public JsonElement? Tools { get; set; }
 }
 

@@ -104,9 +104,9 @@ public sealed class GenerationScheduler : IDisposable
         if (r.MaxTokens is int m)
         {
             if (m < 1) throw new RequestRejectedException(RejectionKind.InvalidRequest, $"max_tokens must be at least 1 (got {m})", "max_tokens");
-            if (n + m > MaxContext)
+            if ((long)n + m > MaxContext)
                 throw new RequestRejectedException(RejectionKind.ContextLengthExceeded,
-                    $"this model's maximum context length is {MaxContext} tokens, but {n + m} were requested ({n} in the prompt, {m} for the completion); lower max_tokens to at most {MaxContext - n} or shorten the prompt",
+                    $"this model's maximum context length is {MaxContext} tokens, but {(long)n + m} were requested ({n} in the prompt, {m} for the completion); lower max_tokens to at most {MaxContext - n} or shorten the prompt",
                     "max_tokens");
         }
         double temperature = r.Temperature ?? 1.0;
