@@ -5,9 +5,9 @@
 // pair-token lookup), REPEAT=1 (copy a random segment: content-based induction), INIT (default|std), LAYERS, BETA2, WD, CLIP, WARM.
 using System.Diagnostics;
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using LongContext.Training.Data;
 using LongContext.Training.Quickstart;
 using TorchSharp;

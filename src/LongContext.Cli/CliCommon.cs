@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LongContext.Core;
 using Spectre.Console;
 
 namespace LongContext.Cli;

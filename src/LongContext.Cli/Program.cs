@@ -1,3 +1,3 @@
 // The real entry point wires evaluation to the in-process engine; tests set their own factories.
-LongContext.Eval.Backends.EngineLocalGenerator.Register();
+LongContext.Eval.Engine.EngineLocalGenerator.Register();
 return await LongContext.Cli.LongCtxApp.RunWithTerminationSignalsAsync(args);

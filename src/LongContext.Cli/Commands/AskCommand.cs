@@ -1,9 +1,10 @@
 using System.CommandLine;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
-using LongContext.Core.Tokenization;
 using LongContext.Eval.Backends;
 using LongContext.Eval.Context;
+using LongContext.Eval.Engine;
+using LongContext.Formats.Config;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Cli.Commands;
 

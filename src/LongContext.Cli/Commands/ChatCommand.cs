@@ -1,6 +1,6 @@
 using System.CommandLine;
 using LongContext.Core.Inference;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Cli.Commands;
 
@@ -24,7 +24,7 @@ public static class ChatCommand
         {
             using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             if (session.Tokenizer.ChatTemplate is null)
-                throw new Core.TokenizerException($"{session.ModelDir} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use `longctx generate` for base models.");
+                throw new TokenizerException($"{session.ModelDir} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use `longctx generate` for base models.");
             var messages = new List<ChatMessage>();
             if (parse.GetValue(system) is string s) messages.Add(new ChatMessage("system", s));
             var options = new GenerationOptions

@@ -14,6 +14,6 @@ public static class EngineOptions
     {
         "model" or "bf16" or "bfloat16" => Core.Inference.KvCacheStorage.ModelDtype,
         "fp8" or "fp8-e4m3" or "e4m3" => Core.Inference.KvCacheStorage.Fp8E4M3,
-        _ => throw new Core.ConfigException($"--kv-cache {value}: use model or fp8"),
+        _ => throw new ConfigException($"--kv-cache {value}: use model or fp8"),
     };
 }

@@ -11,6 +11,8 @@ public static class EvalCommand
         cmd.Subcommands.Add(EvalNiahCommand.Create());
         cmd.Subcommands.Add(EvalRulerCommand.Create());
         cmd.Subcommands.Add(EvalIclCommand.Create());
+        cmd.Subcommands.Add(EvalPasskeyCommand.Create());
+        cmd.Subcommands.Add(EvalPerplexityCommand.Create());
         cmd.Subcommands.Add(EvalReportCommand.Create());
         return cmd;
     }

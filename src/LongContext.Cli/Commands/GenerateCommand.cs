@@ -31,10 +31,10 @@ public static class GenerateCommand
         cmd.SetHandler((parse, ct) =>
         {
             var text = parse.GetValue(prompt) ?? (parse.GetValue(promptFile) is string f ? File.ReadAllText(f) : null)
-                ?? throw new Core.ConfigException("give --prompt TEXT or --prompt-file FILE");
+                ?? throw new ConfigException("give --prompt TEXT or --prompt-file FILE");
             using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             var ids = parse.GetValue(chat)
-                ? session.Tokenizer.EncodeChat([new Core.Tokenization.ChatMessage("user", text)], addGenerationPrompt: true)
+                ? session.Tokenizer.EncodeChat([new Formats.Tokenization.ChatMessage("user", text)], addGenerationPrompt: true)
                 : session.Tokenizer.Encode(text);
             var options = new GenerationOptions
             {

@@ -22,7 +22,7 @@ public static class PerplexityCommand
         cmd.SetHandler((parse, ct) =>
         {
             var path = parse.GetValue(textFile)!;
-            if (!File.Exists(path)) throw new Core.ConfigException($"--text-file {path}: no such file");
+            if (!File.Exists(path)) throw new ConfigException($"--text-file {path}: no such file");
             using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             var ids = session.Tokenizer.Encode(File.ReadAllText(path)).ToList();
             if (parse.GetValue(maxTokens) is int n && n < ids.Count) ids = ids.Take(n).ToList();

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using LongContext.Core;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using LongContext.Training.Plan;
 using Spectre.Console;
 

@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using LongContext.Core;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Runtime;
+using LongContext.Formats.Config;
 using LongContext.Training.Recipes;
 using Spectre.Console;
 using TorchSharp;

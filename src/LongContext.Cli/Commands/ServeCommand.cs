@@ -49,7 +49,7 @@ public static class ServeCommand
                 ApiKey = string.IsNullOrEmpty(key) ? null : key,
                 MaxRequestBodyBytes = (long)parse.GetValue(maxBody) << 20,
                 RequestBodyTimeout = TimeSpan.FromSeconds(parse.GetValue(bodyTimeout) is int seconds and > 0 ? seconds
-                    : throw new Core.ConfigException("--body-timeout must be at least 1 second")),
+                    : throw new ConfigException("--body-timeout must be at least 1 second")),
                 ConsoleLogging = true,
             };
             await using var server = OpenAiServer.Create(scheduler, options);

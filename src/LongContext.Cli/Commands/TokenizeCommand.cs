@@ -1,6 +1,5 @@
 using System.CommandLine;
-using LongContext.Core;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using Spectre.Console;
 
 namespace LongContext.Cli.Commands;

@@ -2,7 +2,8 @@ using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Core.Native;
 using LongContext.Core.Runtime;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Config;
+using LongContext.Formats.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,7 +40,7 @@ public sealed class EngineSession : IDisposable
     }
 
     /// <summary>A session over random weights of a given shape (benchmarks: speed does not depend on values).</summary>
-    public static EngineSession CreateRandom(Config.ModelConfig config, string tokenizerDir, string device = "auto", string? dtype = null)
+    public static EngineSession CreateRandom(ModelConfig config, string tokenizerDir, string device = "auto", string? dtype = null)
     {
         var dev = TorchRuntime.ResolveDevice(device);
         var type = TorchRuntime.ResolveDtype(dtype, dev);

@@ -1,4 +1,4 @@
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using static TorchSharp.torch;
 
 namespace LongContext.Core.Inference;

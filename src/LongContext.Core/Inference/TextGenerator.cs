@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using static TorchSharp.torch;
 
 namespace LongContext.Core.Inference;

@@ -1,6 +1,7 @@
 using LongContext.Core.Attention;
 using LongContext.Core.Inference;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ public sealed class LlamaAttention : nn.Module
     readonly double scale;
     public Linear q_proj, k_proj, v_proj, o_proj;
 
-    public LlamaAttention(Config.ModelConfig c, int layerIndex, ScalarType dtype, Device device) : base("LlamaAttention")
+    public LlamaAttention(ModelConfig c, int layerIndex, ScalarType dtype, Device device) : base("LlamaAttention")
     {
         this.layerIndex = layerIndex;
         numHeads = c.NumAttentionHeads;

@@ -1,5 +1,6 @@
 using LongContext.Core.Attention;
 using LongContext.Core.Inference;
+using LongContext.Formats.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ public sealed class LlamaDecoderLayer : nn.Module
     public LlamaMlp mlp;
     public RmsNorm input_layernorm, post_attention_layernorm;
 
-    public LlamaDecoderLayer(Config.ModelConfig c, int layerIndex, ScalarType dtype, Device device) : base("LlamaDecoderLayer")
+    public LlamaDecoderLayer(ModelConfig c, int layerIndex, ScalarType dtype, Device device) : base("LlamaDecoderLayer")
     {
         LayerIndex = layerIndex;
         self_attn = new LlamaAttention(c, layerIndex, dtype, device);

@@ -1,7 +1,7 @@
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

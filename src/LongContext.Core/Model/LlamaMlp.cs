@@ -1,3 +1,4 @@
+using LongContext.Formats.Config;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
     public Linear gate_proj, up_proj, down_proj;
 
-    public LlamaMlp(Config.ModelConfig c, ScalarType dtype, Device device) : base("LlamaMLP")
+    public LlamaMlp(ModelConfig c, ScalarType dtype, Device device) : base("LlamaMLP")
     {
         gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, device: device, dtype: dtype);
         up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: c.MlpBias, device: device, dtype: dtype);

@@ -1,3 +1,5 @@
+using LongContext.Formats.Config;
+
 namespace LongContext.Core.Rope;
 
 /// <summary>

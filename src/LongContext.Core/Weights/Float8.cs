@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Core.Weights;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Core.Weights;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using TorchSharp;
 using static TorchSharp.torch;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Core.Weights;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Core.Weights;
 
@@ -152,7 +153,7 @@ public static class SafetensorsWriter
                 throw new ArgumentException($"Tensor name '{name}' given twice.", nameof(tensors));
             }
             var stored = floatDtype is { } target && tensor.is_floating_point() ? target : tensor.dtype;
-            var dtype = SafetensorsDtypes.FromScalarType(stored);
+            var dtype = SafetensorsScalarTypes.FromScalarType(stored);
             var shape = tensor.shape;
             entries.Add(new Entry(name, tensor, dtype, stored, shape, checked(shape.Aggregate(1L, (a, b) => a * b) * dtype.ItemSize())));
         }

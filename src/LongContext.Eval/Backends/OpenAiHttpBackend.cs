@@ -71,7 +71,7 @@ public sealed class OpenAiHttpBackend : IGenerationBackend, IDisposable
         if (req.Stop.Count > 0) body["stop"] = new JsonArray(req.Stop.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
         if (_options.Mode == EndpointMode.Chat)
         {
-            var msgs = req.Messages ?? [new Core.Tokenization.ChatMessage("user", req.Prompt!)];
+            var msgs = req.Messages ?? [new Formats.Tokenization.ChatMessage("user", req.Prompt!)];
             var arr = new JsonArray();
             for (var i = 0; i < msgs.Count; i++)
             {

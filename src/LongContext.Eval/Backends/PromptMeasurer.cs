@@ -1,4 +1,4 @@
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Eval.Backends;
 

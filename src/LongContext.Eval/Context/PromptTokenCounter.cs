@@ -1,6 +1,6 @@
 using System.Text;
-using LongContext.Core.Tokenization;
 using LongContext.Eval.Backends;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Eval.Context;
 

@@ -63,6 +63,7 @@ public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, st
         {
             Score = score, Prediction = result.Text, Echo = echo, ServerPromptTokens = result.PromptTokens,
             CompletionTokens = result.CompletionTokens, PrefixPlacement = Placement(result.PrefixPlacement), ElapsedSeconds = sw.Elapsed.TotalSeconds,
+            Details = item.Details?.Invoke(),
         };
     }
 

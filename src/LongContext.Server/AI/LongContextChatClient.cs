@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using LongContext.Core.Inference;
 using LongContext.Server.Scheduling;
 using Microsoft.Extensions.AI;
-using CoreChatMessage = LongContext.Core.Tokenization.ChatMessage;
+using CoreChatMessage = LongContext.Formats.Tokenization.ChatMessage;
 
 namespace LongContext.Server.AI;
 

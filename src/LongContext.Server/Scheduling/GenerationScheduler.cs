@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using LongContext.Core.Inference;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Server.Scheduling;
 

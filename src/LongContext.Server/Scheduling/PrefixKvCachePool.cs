@@ -1,5 +1,5 @@
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
+using LongContext.Formats.Config;
 using static TorchSharp.torch;
 
 namespace LongContext.Server.Scheduling;

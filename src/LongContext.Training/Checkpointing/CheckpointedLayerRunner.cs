@@ -38,7 +38,7 @@ public sealed class CheckpointedLayerRunner(bool offloadToHost = false, int? che
     {
         if (BackwardFailure is not { } failure) return;
         BackwardFailure = null;
-        throw new LongContext.Core.LongContextException(
+        throw new LongContextException(
             $"recomputing a checkpointed decoder layer in backward failed: {failure.Message}" +
             (failure.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
                 ? " — use a shorter sequence, --offload (layer inputs in host memory), or more GPUs." : ""));

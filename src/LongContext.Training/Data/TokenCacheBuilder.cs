@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Training.Data;
 

@@ -1,8 +1,7 @@
-using LongContext.Core;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Core.Weights;
+using LongContext.Formats.Config;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Export;

@@ -1,4 +1,3 @@
-using LongContext.Core;
 
 namespace LongContext.Training.Lora;
 

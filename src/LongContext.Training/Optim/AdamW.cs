@@ -1,4 +1,3 @@
-using LongContext.Core;
 using LongContext.Core.Native;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using System.Globalization;
-using LongContext.Core;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 
 namespace LongContext.Training.Plan;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using LongContext.Core;
 
 namespace LongContext.Training.Plan;
 

@@ -1,4 +1,4 @@
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 
 namespace LongContext.Training.Plan;
 

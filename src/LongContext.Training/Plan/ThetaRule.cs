@@ -1,5 +1,4 @@
 using System.Globalization;
-using LongContext.Core;
 
 namespace LongContext.Training.Plan;
 

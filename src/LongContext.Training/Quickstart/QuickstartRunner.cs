@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using LongContext.Training.Export;
 using LongContext.Training.Lora;
 using LongContext.Training.Plan;

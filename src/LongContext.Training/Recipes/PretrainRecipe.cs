@@ -1,6 +1,6 @@
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
+using LongContext.Formats.Config;
 using LongContext.Training.Export;
 using LongContext.Training.Trainer;
 using static TorchSharp.torch;

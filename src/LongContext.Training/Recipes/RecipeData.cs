@@ -1,5 +1,4 @@
-using LongContext.Core;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Training.Data;
 
 namespace LongContext.Training.Recipes;

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LongContext.Core;
 using LongContext.Training.Optim;
 
 namespace LongContext.Training.Trainer;

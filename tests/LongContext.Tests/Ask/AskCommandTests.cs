@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Tests.Ask;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Tests.Ask;
 

@@ -1,5 +1,5 @@
-using LongContext.Core.Tokenization;
 using LongContext.Eval.Context;
+using LongContext.Formats.Tokenization;
 
 namespace LongContext.Tests.Ask;
 
@@ -115,7 +115,7 @@ public class PromptTokenCounterTests
     public void A_tokenizer_without_template_counts_bare_text_with_bos_and_adds_an_allowance_when_a_server_templates()
     {
         var json = File.ReadAllText(Path.Combine(AskFixture.TokenizerDir, "tokenizer.json"));
-        var bare = LongContext.Core.Tokenization.HfTokenizer.FromJson(json);
+        var bare = LongContext.Formats.Tokenization.HfTokenizer.FromJson(json);
         Assert.Null(bare.ChatTemplate);
         var local = PromptTokenCounter.FromHfTokenizer(bare, "bare");
         var served = PromptTokenCounter.FromHfTokenizer(bare, "bare", serverAppliesTemplate: true);

@@ -1,7 +1,7 @@
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
+using LongContext.Formats.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
 using LongContext.Tests.Server;
-using LongContext.Tests.Tokenization;
+using LongContext.Tests.Formats.Tokenization;
 
 namespace LongContext.Tests.Cli;
 
@@ -26,7 +26,7 @@ public class ResponseFileTests
         var (code, stdout, stderr) = await CliRun.Capture("tokenize", "--model", TokenizerFixtures.Dir("llama3"), "--text", "@" + rsp, "--json");
         Assert.True(code == 0, stderr);
         var ids = CliRun.LastJson(stdout).GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()).ToList();
-        var expected = LongContext.Core.Tokenization.HfTokenizer.Load(TokenizerFixtures.Dir("llama3")).Encode("@" + rsp);
+        var expected = LongContext.Formats.Tokenization.HfTokenizer.Load(TokenizerFixtures.Dir("llama3")).Encode("@" + rsp);
         Assert.Equal(expected, ids);
         Directory.Delete(dir, recursive: true);
     }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using LongContext.Cli;
-using LongContext.Tests.Tokenization;
+using LongContext.Tests.Formats.Tokenization;
 using Spectre.Console.Testing;
 
 namespace LongContext.Tests.Cli;

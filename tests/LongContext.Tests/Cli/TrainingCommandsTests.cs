@@ -1,7 +1,7 @@
 using System.Text.Json;
-using LongContext.Core.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using LongContext.Training.Recipes;
 using TorchSharp;
 

@@ -1,4 +1,4 @@
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Training.Data;
 using Xunit;
 

@@ -75,7 +75,7 @@ public class HttpBackendTests
     private sealed class FakeGenerator(TestTokenizer tok) : ILocalGenerator
     {
         public IReadOnlyList<int>? LastPrompt;
-        public LongContext.Core.Tokenization.ITextTokenizer Tokenizer => tok;
+        public LongContext.Formats.Tokenization.ITextTokenizer Tokenizer => tok;
         public IChatTemplate ChatTemplate => LongContext.Eval.Backends.ChatTemplates.Llama3;
         public int? MaxSequenceLength => 4096;
         public string ModelId => "fake";

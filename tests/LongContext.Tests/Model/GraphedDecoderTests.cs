@@ -1,8 +1,8 @@
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Weights;
+using LongContext.Formats.Config;
 using static TorchSharp.torch;
 
 namespace LongContext.Tests.Model;
@@ -65,7 +65,7 @@ public class GraphedDecoderTests
         var generator = new TextGenerator(model, new SdpaAttentionBackend());
         generator.Prefill([1, 2, 3, 4], cache, 4, new Sampler(SamplingOptions.Greedy));
         using var decoder = new GraphedDecoder(model, cache, useGraphs: false);
-        var e = Assert.Throws<LongContext.Core.LongContextException>(() => decoder.Step(5));
+        var e = Assert.Throws<LongContextException>(() => decoder.Step(5));
         Assert.Contains("full", e.Message);
     }
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using LongContext.Core.Attention;
-using LongContext.Core.Config;
 using LongContext.Core.Inference;
 using LongContext.Core.Model;
 using LongContext.Core.Weights;
+using LongContext.Formats.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 

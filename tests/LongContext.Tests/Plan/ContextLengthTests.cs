@@ -1,4 +1,3 @@
-using LongContext.Core;
 using LongContext.Training.Plan;
 
 namespace LongContext.Tests.Plan;

@@ -1,4 +1,4 @@
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 using LongContext.Training.Plan;
 
 namespace LongContext.Tests.Plan;

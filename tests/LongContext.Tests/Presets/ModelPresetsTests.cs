@@ -1,5 +1,4 @@
-using LongContext.Core;
-using LongContext.Core.Config;
+using LongContext.Formats.Config;
 
 namespace LongContext.Tests.Presets;
 

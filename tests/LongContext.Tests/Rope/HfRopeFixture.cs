@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 
 namespace LongContext.Tests.Rope;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using LongContext.Core.Rope;
 using Xunit.Abstractions;
+using LongContext.Formats.Config;
 
 namespace LongContext.Tests.Rope;
 

@@ -1,5 +1,5 @@
-using LongContext.Core;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 
 namespace LongContext.Tests.Rope;
 

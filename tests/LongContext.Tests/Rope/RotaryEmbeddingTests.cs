@@ -1,5 +1,5 @@
-using LongContext.Core.Config;
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using LongContext.Core.Rope;
+using LongContext.Formats.Config;
 
 namespace LongContext.Tests.Rope;
 

@@ -20,7 +20,7 @@ public sealed class ChatClientTests : IDisposable
 
     List<int> Expected(string user, int maxTokens, string? system = null)
     {
-        var turns = new List<LongContext.Core.Tokenization.ChatMessage>();
+        var turns = new List<LongContext.Formats.Tokenization.ChatMessage>();
         if (system is not null) turns.Add(new("system", system));
         turns.Add(new("user", user));
         return TinyModel.ColdGreedy(session, session.Tokenizer.EncodeChat(turns, addGenerationPrompt: true), maxTokens);

@@ -2,7 +2,7 @@ using System.ClientModel;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using OpenAI.Chat;
 using OpenAI.Models;
 
@@ -13,7 +13,7 @@ namespace LongContext.Tests.Server;
 [Collection(CliCollection.Name)]
 public sealed class OpenAiServerTests(ServerFixture f) : IClassFixture<ServerFixture>
 {
-    IReadOnlyList<int> ChatIds(string user) => f.Session.Tokenizer.EncodeChat([new LongContext.Core.Tokenization.ChatMessage("user", user)], addGenerationPrompt: true);
+    IReadOnlyList<int> ChatIds(string user) => f.Session.Tokenizer.EncodeChat([new LongContext.Formats.Tokenization.ChatMessage("user", user)], addGenerationPrompt: true);
 
     async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, object body, string? key = ServerFixture.ApiKey)
     {

@@ -1,5 +1,5 @@
 using LongContext.Core.Inference;
-using LongContext.Core.Tokenization;
+using LongContext.Formats.Tokenization;
 using LongContext.Server.Scheduling;
 using Xunit.Abstractions;
 

@@ -127,7 +127,7 @@ public class CheckpointedLayerRunnerTests
         var (ids, labels) = Batch(model, 1, 7);
         var hidden = model.Forward(ids, new SdpaAttentionBackend(), layerRunner: runner);
         PlainLoss(model, hidden, labels).backward();                       // returns: the failure waits in the runner
-        var error = Assert.Throws<LongContext.Core.LongContextException>(runner.ThrowIfBackwardFailed);
+        var error = Assert.Throws<LongContextException>(runner.ThrowIfBackwardFailed);
         Assert.Contains("out of memory", error.Message);
         Assert.Contains("--offload", error.Message);
         runner.ThrowIfBackwardFailed();                                     // cleared once raised

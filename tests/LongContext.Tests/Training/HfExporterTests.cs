@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Training.Export;

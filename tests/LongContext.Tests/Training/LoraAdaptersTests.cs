@@ -1,4 +1,3 @@
-using LongContext.Core;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Training.Checkpointing;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Training.Data;
@@ -8,6 +7,7 @@ using LongContext.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
 using static LongContext.Tests.Training.TrainingTestKit;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Tests.Training;
 
@@ -150,7 +150,7 @@ public class TrainerTests
         }
         using var optimizerFile = LongContext.Core.Weights.SafetensorsFile.Open(Path.Combine(outDir, "checkpoints", "step-000001", Trainer.OptimizerFileName));
         Assert.Contains("master.model.embed_tokens.weight", optimizerFile.Names);
-        Assert.Equal(LongContext.Core.Weights.SafetensorsDtype.F32, optimizerFile.GetInfo("master.model.embed_tokens.weight").Dtype);
+        Assert.Equal(LongContext.Formats.Safetensors.SafetensorsDtype.F32, optimizerFile.GetInfo("master.model.embed_tokens.weight").Dtype);
 
         using var secondModel = NewModel(seed: 1, dtype: ScalarType.BFloat16);
         using var second = new Trainer(secondModel, new SyntheticDataSource(1, 8), Sdpa, options with { OutDir = outDir });

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Training.Trainer;
 
 namespace LongContext.Tests.Training;

@@ -1,5 +1,5 @@
-using LongContext.Core.Config;
 using LongContext.Core.Model;
+using LongContext.Formats.Config;
 using LongContext.Training.Data;
 using LongContext.Training.Trainer;
 using static TorchSharp.torch;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Core.Weights;
 using TorchSharp;
 using static TorchSharp.torch;

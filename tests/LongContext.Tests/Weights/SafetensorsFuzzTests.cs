@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using LongContext.Core;
 using LongContext.Core.Weights;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using LongContext.Core;
 using LongContext.Core.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using LongContext.Formats.Safetensors;
 
 namespace LongContext.Tests.Weights;
 
@@ -41,7 +41,7 @@ public class SafetensorsRoundTripTests
 
         using var file = SafetensorsFile.Open(path);
         Assert.Equal(["a", "e", "s"], file.Names.Order());
-        Assert.Equal(SafetensorsDtypes.FromScalarType(type), file.GetInfo("a").Dtype);
+        Assert.Equal(SafetensorsScalarTypes.FromScalarType(type), file.GetInfo("a").Dtype);
         Assert.Equal([3L, 5L], file.GetInfo("a").Shape);
         Assert.Empty(file.GetInfo("s").Shape);
         using var back = file.LoadTensor("a");

@@ -1,5 +1,4 @@
 using System.Text;
-using LongContext.Core;
 using LongContext.Core.Weights;
 
 namespace LongContext.Tests.Weights;
