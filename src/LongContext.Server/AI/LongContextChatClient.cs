@@ -61,7 +61,7 @@ public sealed class LongContextChatClient(GenerationScheduler scheduler) : IChat
         var turns = new List<CoreChatMessage>();
         if (options?.Instructions is string instructions) turns.Add(new CoreChatMessage("system", instructions));
         turns.AddRange(messages.Select(m => new CoreChatMessage(m.Role.Value, m.Text)));
-        var ids = ChatPrompt.Encode(scheduler.Tokenizer, turns);
+        var ids = scheduler.Prompts.EncodeChat(turns);
         return scheduler.Submit(new GenerationRequest
         {
             PromptIds = ids,

@@ -56,7 +56,7 @@ internal static class OpenAiApi
         var messages = body.Messages.Select((m, i) => new ChatMessage(
             m.Role ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, $"messages[{i}].role is required", $"messages[{i}].role"),
             ContentText(m.Content, i))).ToList();
-        var ids = ChatPrompt.Encode(s.Scheduler.Tokenizer, messages);
+        var ids = s.Scheduler.Prompts.EncodeChat(messages);
         var handle = Submit(ctx, s, body, ids, body.MaxCompletionTokens ?? body.MaxTokens);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -84,7 +84,7 @@ internal static class OpenAiApi
         Unsupported(SmallInteger(body.Logprobs, "logprobs", 5) > 0, "logprobs", "logprobs are not supported");
         Unsupported(body.Echo == true, "echo", "echo is not supported");
         Unsupported(!string.IsNullOrEmpty(body.Suffix), "suffix", "suffix (insertion) is not supported");
-        var ids = PromptIds(s.Scheduler.Tokenizer, body.Prompt);
+        var ids = PromptIds(s.Scheduler.Prompts, body.Prompt);
         var handle = Submit(ctx, s, body, ids, body.MaxTokens);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -211,14 +211,14 @@ internal static class OpenAiApi
     };
 
     /// <summary>prompt: a string, a one-string array, or an array of token ids. The tokenizer adds BOS as for any raw prompt.</summary>
-    static IReadOnlyList<int> PromptIds(HfTokenizer tokenizer, JsonElement? prompt)
+    static IReadOnlyList<int> PromptIds(PromptEncoder prompts, JsonElement? prompt)
     {
         switch (prompt)
         {
             case { ValueKind: JsonValueKind.String } s:
-                return tokenizer.Encode(s.GetString()!);
+                return prompts.EncodeText(s.GetString()!);
             case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() == 1 && a[0].ValueKind == JsonValueKind.String:
-                return tokenizer.Encode(a[0].GetString()!);
+                return prompts.EncodeText(a[0].GetString()!);
             case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 0 && a.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number):
                 return a.EnumerateArray().Select(x => x.TryGetInt32(out var v) ? v
                     : throw new RequestRejectedException(RejectionKind.InvalidRequest, "prompt token ids must be integers", "prompt")).ToArray();

@@ -34,6 +34,9 @@ public sealed class GenerationScheduler : IDisposable
         if (Options.PrefillChunk < 1) throw new ArgumentOutOfRangeException(nameof(options), "--prefill-chunk must be at least 1");
         MaxContext = Options.MaxContext ?? session.Model.Config.MaxPositionEmbeddings;
         if (MaxContext < 2) throw new ArgumentOutOfRangeException(nameof(options), "--max-context must be at least 2");
+        if (Options.LargePromptTokenizations < 1) throw new ArgumentOutOfRangeException(nameof(options), "LargePromptTokenizations must be at least 1");
+        var tokenizerJson = Path.Combine(session.ModelDir, "tokenizer.json");
+        Prompts = new PromptEncoder(session.Tokenizer, new PromptLengthGuard(session.Tokenizer, MaxContext, File.Exists(tokenizerJson) ? tokenizerJson : null, Options));
         ModelId = Options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(session.ModelDir)));
         this.ownsSession = ownsSession;
         stopTokenIds = session.StopTokenIds;
@@ -45,6 +48,8 @@ public sealed class GenerationScheduler : IDisposable
 
     public EngineSession Session { get; }
     public HfTokenizer Tokenizer => Session.Tokenizer;
+    /// <summary>Text and chat messages → prompt ids, with the guards against prompts that cannot fit.</summary>
+    public PromptEncoder Prompts { get; }
     public SchedulerOptions Options { get; }
     public int MaxContext { get; }
     public string ModelId { get; }
