@@ -22,7 +22,7 @@ public static class ChatCommand
         foreach (var o in new Option[] { model, device, dtype, kvCache, system, maxNew, temperature, topP, seed }) cmd.Options.Add(o);
         cmd.SetHandler((parse, ct) =>
         {
-            using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
+            using var session = EngineOptions.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             if (session.Tokenizer.ChatTemplate is null)
                 throw new TokenizerException($"{session.ModelDir} has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use `longctx generate` for base models.");
             var messages = new List<ChatMessage>();

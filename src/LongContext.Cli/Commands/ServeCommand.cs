@@ -32,7 +32,7 @@ public static class ServeCommand
         cmd.SetHandler(async (parse, ct) =>
         {
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("LONGCTX_API_KEY");
-            var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
+            var session = EngineOptions.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             using var scheduler = new GenerationScheduler(session, new SchedulerOptions
             {
                 QueueCapacity = parse.GetValue(queue),
