@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LongContext.Formats.Tokenization;
 using LongContext.Server.Scheduling;
+using LongContext.Server.Tools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -51,12 +52,11 @@ internal static class OpenAiApi
         CheckCommon(s, body);
         Unsupported(body.Logprobs == true, "logprobs", "logprobs are not supported");
         Unsupported(SmallInteger(body.TopLogprobs, "top_logprobs", 20) > 0, "top_logprobs", "top_logprobs are not supported");
-        Unsupported(body.Tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0, "tools", "tools / function calling are not supported");
         if (body.Messages is null) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages is required", "messages");
-        var messages = body.Messages.Select((m, i) => new ChatMessage(
-            m.Role ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, $"messages[{i}].role is required", $"messages[{i}].role"),
-            ContentText(m.Content, i))).ToList();
-        var ids = s.Scheduler.Prompts.EncodeChat(messages);
+        var tools = ToolRequest.FromOpenAi(body.Tools, body.ToolChoice);
+        var ids = s.Scheduler.Prompts.EncodeChat(ChatRequestMessages.ToTemplate(body.Messages), tools?.Tools);
+        // Calls are parsed back out of the answer when the template names a format this server knows.
+        var format = tools is { ParseCalls: true } ? s.Scheduler.Prompts.ToolCallFormat : null;
         var handle = Submit(ctx, s, body, ids, body.MaxCompletionTokens ?? body.MaxTokens);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -65,17 +65,35 @@ internal static class OpenAiApi
         if (!body.Stream)
         {
             var output = await handle.ReadToEndAsync(ct);
+            var parse = format?.Parse(output.Text) ?? new ToolCallParse(output.Text, []);
+            var message = parse.Calls.Count > 0 ? new AssistantMessageDto("assistant", parse.Content, parse.Calls.Select(ToolCallDto).ToList())
+                : new AssistantMessageDto("assistant", output.Text);
             await ctx.Response.WriteAsJsonAsync(new ChatCompletionDto(id, "chat.completion", created, model,
-                [new ChatChoiceDto(0, new AssistantMessageDto("assistant", output.Text), output.Summary.FinishReasonText)], Usage(output.Summary)), OpenAiJson.Options, ct);
+                [new ChatChoiceDto(0, message, Finish(output.Summary, parse))], Usage(output.Summary)), OpenAiJson.Options, ct);
             return;
         }
         ChatCompletionChunkDto Chunk(DeltaDto delta, string? finish) => new(id, "chat.completion.chunk", created, model, [new ChatChunkChoiceDto(0, delta, finish)], null);
+        var calls = format is null ? null : new ToolCallStream(format);
         await StreamAsync(ctx, handle, body.StreamOptions?.IncludeUsage == true,
             first: Chunk(new DeltaDto("assistant", ""), null),
-            piece: text => Chunk(new DeltaDto(null, text), null),
-            last: summary => Chunk(new DeltaDto(null, null), summary.FinishReasonText),
+            piece: text => (calls is null ? text : calls.Push(text)) is { Length: > 0 } content ? Chunk(new DeltaDto(null, content), null) : null,
+            last: summary =>
+            {
+                var parse = calls?.Finish() ?? new ToolCallParse(null, []);
+                var end = new List<ChatCompletionChunkDto>();
+                if (parse.Content is { Length: > 0 } rest) end.Add(Chunk(new DeltaDto(null, rest), null));
+                if (parse.Calls.Count > 0)
+                    end.Add(Chunk(new DeltaDto(null, null, parse.Calls.Select((c, i) => new ToolCallDeltaDto(i, c.Id, "function", new FunctionCallDto(c.Name, c.Arguments))).ToList()), null));
+                end.Add(Chunk(new DeltaDto(null, null), Finish(summary, parse)));
+                return end;
+            },
             usage: summary => new ChatCompletionChunkDto(id, "chat.completion.chunk", created, model, [], Usage(summary)));
     }
+
+    static ToolCallDto ToolCallDto(ParsedToolCall c) => new(c.Id, "function", new FunctionCallDto(c.Name, c.Arguments));
+
+    /// <summary>"tool_calls" when the answer called tools (as OpenAI reports it), else the generation's own reason.</summary>
+    static string Finish(GenerationSummary summary, ToolCallParse parse) => parse.Calls.Count > 0 ? "tool_calls" : summary.FinishReasonText;
 
     static async Task CompletionsAsync(HttpContext ctx, ServerState s)
     {
@@ -100,13 +118,16 @@ internal static class OpenAiApi
         await StreamAsync(ctx, handle, body.StreamOptions?.IncludeUsage == true,
             first: null,
             piece: text => Chunk(text, null),
-            last: summary => Chunk("", summary.FinishReasonText),
+            last: summary => [Chunk("", summary.FinishReasonText)],
             usage: summary => new CompletionDto(id, "text_completion", created, model, [], Usage(summary)));
     }
 
-    /// <summary>SSE: one `data: {json}` event per text piece, a final event with finish_reason, usage if asked, then [DONE].</summary>
-    static async Task StreamAsync<T>(HttpContext ctx, GenerationHandle handle, bool includeUsage, T? first, Func<string, T> piece,
-        Func<GenerationSummary, T> last, Func<GenerationSummary, T> usage) where T : class
+    /// <summary>
+    /// SSE: one `data: {json}` event per text piece (none where <paramref name="piece"/> gives null), the final events
+    /// (tool calls, finish_reason), usage if asked, then [DONE]; a failure becomes an error event before [DONE].
+    /// </summary>
+    static async Task StreamAsync<T>(HttpContext ctx, GenerationHandle handle, bool includeUsage, T? first, Func<string, T?> piece,
+        Func<GenerationSummary, IEnumerable<T>> last, Func<GenerationSummary, T> usage) where T : class
     {
         var ct = ctx.RequestAborted;
         ctx.Response.ContentType = "text/event-stream; charset=utf-8";
@@ -116,9 +137,10 @@ internal static class OpenAiApi
         if (first is not null) await SendAsync(ctx, first, ct);
         try
         {
-            await foreach (var text in handle.ReadTextAsync(ct)) await SendAsync(ctx, piece(text), ct);
+            await foreach (var text in handle.ReadTextAsync(ct))
+                if (piece(text) is T payload) await SendAsync(ctx, payload, ct);
             var summary = await handle.Completion.WaitAsync(ct);
-            await SendAsync(ctx, last(summary), ct);
+            foreach (var payload in last(summary)) await SendAsync(ctx, payload, ct);
             if (includeUsage) await SendAsync(ctx, usage(summary), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -181,24 +203,6 @@ internal static class OpenAiApi
     static void Unsupported(bool condition, string param, string message)
     {
         if (condition) throw new RequestRejectedException(RejectionKind.Unsupported, message, param);
-    }
-
-    /// <summary>A message's text: a string, or the text parts of a content array (other part types are refused).</summary>
-    static string ContentText(JsonElement? content, int index)
-    {
-        string param = $"messages[{index}].content";
-        if (content is not JsonElement c || c.ValueKind == JsonValueKind.Null) return "";
-        if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
-        if (c.ValueKind != JsonValueKind.Array) throw new RequestRejectedException(RejectionKind.InvalidRequest, $"{param} must be a string or an array of parts", param);
-        var text = new System.Text.StringBuilder();
-        foreach (var part in c.EnumerateArray())
-        {
-            string? type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) ? t.GetString() : null;
-            if (type != "text" || !part.TryGetProperty("text", out var value) || value.ValueKind != JsonValueKind.String)
-                throw new RequestRejectedException(RejectionKind.Unsupported, $"{param}: only text parts are supported (got type '{type}')", param);
-            text.Append(value.GetString());
-        }
-        return text.ToString();
     }
 
     static IReadOnlyList<string> Stops(JsonElement? stop) => stop switch

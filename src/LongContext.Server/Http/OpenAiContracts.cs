@@ -29,6 +29,9 @@ internal sealed class ChatCompletionRequest : SamplingRequest
     public bool? Logprobs { get; set; }
     public JsonElement? TopLogprobs { get; set; }
     public JsonElement? Tools { get; set; }
+    public JsonElement? ToolChoice { get; set; }
+    /// <summary>Accepted and ignored: a model may make several calls in one answer either way.</summary>
+    public bool? ParallelToolCalls { get; set; }
 }
 
 internal sealed class CompletionRequest : SamplingRequest
@@ -43,6 +46,11 @@ internal sealed class ChatMessageDto
 {
     public string? Role { get; set; }
     public JsonElement? Content { get; set; }
+    /// <summary>An assistant turn's calls: [{"id", "type": "function", "function": {"name", "arguments": JSON string}}].</summary>
+    public JsonElement? ToolCalls { get; set; }
+    /// <summary>A tool turn: the call it answers.</summary>
+    public string? ToolCallId { get; set; }
+    public string? Name { get; set; }
 }
 
 internal sealed class StreamOptionsDto
@@ -53,11 +61,16 @@ internal sealed class StreamOptionsDto
 internal sealed record UsageDto(int PromptTokens, int CompletionTokens, int TotalTokens, PromptTokensDetailsDto PromptTokensDetails);
 internal sealed record PromptTokensDetailsDto(int CachedTokens);
 
-internal sealed record AssistantMessageDto(string Role, string Content);
+internal sealed record AssistantMessageDto(string Role,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Content,
+    IReadOnlyList<ToolCallDto>? ToolCalls = null);
+internal sealed record FunctionCallDto(string Name, string Arguments);
+internal sealed record ToolCallDto(string Id, string Type, FunctionCallDto Function);
+internal sealed record ToolCallDeltaDto(int Index, string Id, string Type, FunctionCallDto Function);
 internal sealed record ChatChoiceDto(int Index, AssistantMessageDto Message, string FinishReason);
 internal sealed record ChatCompletionDto(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoiceDto> Choices, UsageDto Usage);
 
-internal sealed record DeltaDto(string? Role, string? Content);
+internal sealed record DeltaDto(string? Role, string? Content, IReadOnlyList<ToolCallDeltaDto>? ToolCalls = null);
 internal sealed record ChatChunkChoiceDto(int Index, DeltaDto Delta, string? FinishReason);
 internal sealed record ChatCompletionChunkDto(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChunkChoiceDto> Choices, UsageDto? Usage);
 

@@ -1,4 +1,6 @@
 using LongContext.Formats.Tokenization;
+using System.Text.Json;
+using LongContext.Server.Tools;
 
 namespace LongContext.Server.Scheduling;
 
@@ -10,8 +12,12 @@ namespace LongContext.Server.Scheduling;
 public sealed class PromptEncoder(HfTokenizer tokenizer, PromptLengthGuard guard)
 {
     static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
+    readonly Lazy<ToolCallFormat?> toolCallFormat = new(() => ToolCallFormat.Detect(tokenizer.ChatTemplate?.Source));
 
     public PromptLengthGuard Guard => guard;
+
+    /// <summary>How this model's template has it write tool calls (parsed back into tool_calls), or null: calls stay text.</summary>
+    public ToolCallFormat? ToolCallFormat => toolCallFormat.Value;
 
     public IReadOnlyList<int> EncodeText(string text, string param = "prompt")
     {
@@ -26,7 +32,7 @@ public sealed class PromptEncoder(HfTokenizer tokenizer, PromptLengthGuard guard
     /// Messages as the template sees them: role, content and, where present, tool_calls (arguments as objects),
     /// tool_call_id and name. <paramref name="tools"/> becomes the template's `tools` (OpenAI's function schemas).
     /// </summary>
-    public IReadOnlyList<int> EncodeChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, IReadOnlyList<object?>? tools = null)
+    public IReadOnlyList<int> EncodeChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, IReadOnlyList<JsonElement>? tools = null)
     {
         if (messages.Count == 0) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages must contain at least one message", "messages");
         for (int i = 0; i < messages.Count; i++)
@@ -39,7 +45,7 @@ public sealed class PromptEncoder(HfTokenizer tokenizer, PromptLengthGuard guard
         string text;
         try
         {
-            var variables = tools is { Count: > 0 } ? new Dictionary<string, object?> { ["tools"] = tools } : null;
+            var variables = tools is { Count: > 0 } ? new Dictionary<string, object?> { ["tools"] = tools.ToList() } : null;
             text = tokenizer.ApplyChatTemplate(messages.Cast<object?>().ToList(), addGenerationPrompt: true, variables);
         }
         catch (LongContextException e) when (e is not RequestRejectedException)

@@ -2,7 +2,10 @@ using LongContext.Core.Inference;
 
 namespace LongContext.Tests.Server;
 
-/// <summary>The tiny random Llama fixture (tests/fixtures/hf) with its tokenizer, copied into one loadable model folder.</summary>
+/// <summary>
+/// The tiny Llama fixtures (tests/fixtures/hf/models: llama_default has random weights; tool_call_hermes is trained by
+/// tools/fixtures/make_tool_call_model.cs to call get_weather) with the fixture tokenizer, copied into a loadable folder.
+/// </summary>
 internal static class TinyModel
 {
     static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<string>> Dirs = new();
@@ -16,6 +19,9 @@ internal static class TinyModel
             File.Copy(Path.Combine(fixtures, "models", n, f), Path.Combine(dir, f));
         foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
             File.Copy(Path.Combine(fixtures, "tokenizer", f), Path.Combine(dir, f));
+        // A model fixture's own template (tool_call_hermes: Qwen2.5's) replaces the tokenizer's.
+        var template = Path.Combine(fixtures, "models", n, "chat_template.jinja");
+        if (File.Exists(template)) File.Copy(template, Path.Combine(dir, "chat_template.jinja"));
         return dir;
     })).Value;
 
