@@ -27,9 +27,8 @@ foreach (var p in model.parameters()) p.requires_grad = true;
 ITrainingDataSource data = Environment.GetEnvironmentVariable("PAIR") == "1" ? new Pair(128, 32) : Environment.GetEnvironmentVariable("REPEAT") == "1" ? new Repeat(vocab.Size, 128, 32) : new Probe(vocab, keys, (int)Program.E0("LEN", 128), 32, arrow, unique, 0.5);
 (Tensor Loss, double Accuracy) MeanLoss(TrainingBatch bt)
 {
-    long[] shape = [bt.BatchSize, bt.SequenceLength];
-    var batch = new LongContext.Training.Trainer.DeviceBatch(tensor(bt.InputIds, shape), tensor(bt.Labels, shape), tensor(bt.PositionIds, shape), bt);
-    var (sum, accuracy) = ProjectQuickstartTrainer.AnswerLossSum(model, batch, new LongContext.Core.Attention.SdpaAttentionBackend());
+    var batch = LongContext.Training.Loop.DeviceBatch.Upload(bt, CPU, new LongContext.Core.Attention.SdpaAttentionBackend());
+    var (sum, accuracy) = ProjectQuickstartTrainer.AnswerLossSum(model, batch);
     return (sum / (double)bt.PredictedTokens, accuracy);
 }
 double E(string n, double d) => double.TryParse(Environment.GetEnvironmentVariable(n), out var x) ? x : d;
@@ -39,8 +38,7 @@ var sw = Stopwatch.StartNew(); double accs = 0, losses = 0; int warm = (int)E("W
 for (int step = 0; step < steps; step++)
 {
     using var scope = NewDisposeScope();
-    var sched = new TrainingSchedule { MaxSteps = steps, PeakLearningRate = lr, WarmupSteps = warm, MinLearningRateFraction = 0.1 };
-    foreach (var g in opt.ParamGroups) g.LearningRate = sched.LearningRate(step);
+    foreach (var g in opt.ParamGroups) g.LearningRate = LongContext.Training.Optim.LrSchedule.At(step, lr, warm, steps, LongContext.Training.Optim.LrScheduleKind.Cosine, 0.1);
     var bt = data.Next();
     var (loss, acc) = MeanLoss(bt);
     if (Environment.GetEnvironmentVariable("ALL") == "1") {
@@ -53,7 +51,7 @@ for (int step = 0; step < steps; step++)
     opt.step(); accs += acc; losses += loss.item<float>();
     if ((step + 1) % 50 == 0) { Console.WriteLine($"step {step + 1} loss {losses / 50:F3} acc {accs / 50:F3} {sw.Elapsed.TotalSeconds:F0}s"); accs = losses = 0; }
 }
-sealed class P(Stopwatch sw) : IProgress<TrainingProgress> { public void Report(TrainingProgress p) { if (p.Step % 50 == 0) Console.WriteLine($"step {p.Step} loss {p.Loss:F3} acc {p.Accuracy:F3} {sw.Elapsed.TotalSeconds:F0}s"); } }
+sealed class P(Stopwatch sw) : IProgress<QuickstartStepProgress> { public void Report(QuickstartStepProgress p) { if (p.Step % 50 == 0) Console.WriteLine($"step {p.Step} loss {p.Loss:F3} acc {p.Accuracy:F3} {sw.Elapsed.TotalSeconds:F0}s"); } }
 
 sealed class Probe(RecordVocab v, int keys, int len, int batch, bool arrow, bool unique, double qrate) : ITrainingDataSource
 {

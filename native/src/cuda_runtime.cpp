@@ -48,6 +48,8 @@ LC_EXPORT int lc_stream_set_current(void* stream) { LC_TRY(c10::cuda::setCurrent
 LC_EXPORT int lc_stream_synchronize(void* stream) { LC_TRY(S(stream)->synchronize()) }
 LC_EXPORT int lc_stream_query(void* stream, int* done) { LC_TRY(*done = S(stream)->query() ? 1 : 0) }
 LC_EXPORT void lc_stream_free(void* stream) { delete S(stream); }
+// The raw cudaStream_t, for libraries called from .NET directly (NCCL enqueues its kernels on it).
+LC_EXPORT int lc_stream_raw(void* stream, void** raw) { LC_TRY(*raw = (void*)S(stream)->stream()) }
 // Tells the caching allocator that a tensor is used on another stream, so its memory is not reused early.
 LC_EXPORT int lc_record_stream(void* tensor, void* stream) {
   LC_TRY(c10::cuda::CUDACachingAllocator::recordStream(lc::T(tensor).storage().data_ptr(), *S(stream)))
@@ -59,6 +61,8 @@ LC_EXPORT int lc_event_create(int enable_timing, void** event) {
 LC_EXPORT int lc_event_record(void* event, void* stream) { LC_TRY(E(event)->record(*S(stream))) }
 LC_EXPORT int lc_event_wait(void* event, void* stream) { LC_TRY(E(event)->block(*S(stream))) }
 LC_EXPORT int lc_event_synchronize(void* event) { LC_TRY(E(event)->synchronize()) }
+// done = 1 once the work before the event's record has finished (or it was never recorded); never blocks.
+LC_EXPORT int lc_event_query(void* event, int* done) { LC_TRY(*done = E(event)->query() ? 1 : 0) }
 LC_EXPORT int lc_event_elapsed_ms(void* start, void* end, float* ms) { LC_TRY(*ms = E(start)->elapsed_time(*E(end))) }
 LC_EXPORT void lc_event_free(void* event) { delete E(event); }
 

@@ -19,6 +19,7 @@ public static class LongCtxApp
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ExtendCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         root.Subcommands.Add(PerplexityCommand.Create());
         root.Subcommands.Add(PlanCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
@@ -34,6 +35,7 @@ public static class LongCtxApp
     /// <summary>The process entry point: Ctrl+C / SIGTERM cancel the run cleanly (see <see cref="TerminationSignals"/>).</summary>
     public static async Task<int> RunWithTerminationSignalsAsync(string[] args)
     {
+        if (LaunchCommand.HandlesSignals(args)) return await RunAsync(args, CancellationToken.None);   // it forwards them to its ranks
         using var signals = new TerminationSignals();
         return await RunAsync(args, signals.Token);
     }
@@ -44,8 +46,8 @@ public static class LongCtxApp
         var root = BuildRoot();
         // No response files: a value such as `--prompt @notes` is text, not a file of arguments to splice in.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        // Cancellation comes only from `ct`: System.CommandLine's signal handler would return from Main 2 s after
-        // Ctrl+C while a command is still inside libtorch (see TerminationSignals).
+        // Cancellation comes only from `ct` (TerminationSignals) or the launcher's own handlers: System.CommandLine's
+        // would return from Main 2 s after Ctrl+C while a command is still inside libtorch, or orphan the ranks.
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, ct);
     }
 }

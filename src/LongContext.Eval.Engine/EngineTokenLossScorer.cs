@@ -1,6 +1,6 @@
 using LongContext.Core.Inference;
-using LongContext.Formats.Tokenization;
 using LongContext.Eval.Backends;
+using LongContext.Formats.Tokenization;
 using LongContext.Eval.Perplexity;
 
 namespace LongContext.Eval.Engine;

@@ -4,9 +4,10 @@ using LongContext.Core.Model;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Runs;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Benchmarks;
 using LongContext.Training.Plan;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loss;
 using Spectre.Console;
 
 namespace LongContext.Cli.Commands;
@@ -123,6 +124,7 @@ public static class BenchCommand
         bench.Subcommands.Add(prefill);
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(BenchServeCommand.Create());
+        bench.Subcommands.Add(BenchRingCommand.Create());
         return bench;
     }
 
@@ -192,7 +194,7 @@ public static class BenchCommand
                 var t = new Table().AddColumns("Length", "tok/s", "step s", "MFU", "Peak GiB", "Checkpointed layers", "Note");
                 foreach (var m in results)
                     t.AddRow($"{m.Length}", $"{m.TokensPerSecond:F0}", $"{m.MedianStepSeconds:F2}", m.Mfu is double f ? $"{f:P0}" : "-", $"{m.PeakBytes / (double)(1L << 30):F1}",
-                        m.CheckpointedLayers is int c ? $"{c}" : "all", m.Error ?? "");
+                        m.RecomputedLayers is int c ? $"{c}" : "all", m.Error ?? "");
                 CliCommon.Console.Write(t);
             }
             return 0;

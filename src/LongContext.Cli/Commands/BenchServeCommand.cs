@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LongContext.Core.Inference;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Server.Scheduling;
 using LongContext.Training.Plan;
 using Spectre.Console;

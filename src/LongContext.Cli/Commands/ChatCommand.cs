@@ -36,9 +36,8 @@ public static class ChatCommand
             var format = tools is null ? null : ToolCallFormat.Detect(session.Tokenizer.ChatTemplate.Source);
             if (tools is not null && format is null)
                 Console.Error.WriteLine("warning: this model's chat template uses no tool-call format longctx recognises (Hermes <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS]); calls will show as plain text");
-            var variables = tools is null ? null : new Dictionary<string, object?> { ["tools"] = tools.Tools.ToList() };
-            var messages = new List<object?>();
-            if (parse.GetValue(system) is string s) messages.Add(Turn("system", s));
+            var messages = new List<ChatMessage>();
+            if (parse.GetValue(system) is string s) messages.Add(new ChatMessage("system", s));
             var options = new GenerationOptions
             {
                 MaxNewTokens = parse.GetValue(maxNew),
@@ -54,9 +53,9 @@ public static class ChatCommand
                     Console.Write("> ");
                     var line = Console.ReadLine();
                     if (string.IsNullOrWhiteSpace(line) || line.Trim() == "/exit") break;
-                    messages.Add(Turn("user", line));
+                    messages.Add(new ChatMessage("user", line));
                 }
-                var ids = session.Tokenizer.Encode(session.Tokenizer.ApplyChatTemplate(messages, addGenerationPrompt: true, variables), addSpecialTokens: false);
+                var ids = session.Tokenizer.EncodeChat(messages, tools?.Tools, addGenerationPrompt: true);
                 var decoder = session.Tokenizer.CreateStreamDecoder();
                 var stream = format is null ? null : new ToolCallStream(format);
                 var reply = new List<int>();
@@ -71,13 +70,16 @@ public static class ChatCommand
                 {
                     Console.Write(calls.Content);
                     Console.WriteLine();
-                    messages.Add(Turn("assistant", text));
+                    messages.Add(new ChatMessage("assistant", text));
                     awaitingResults = false;
                     continue;
                 }
                 if (calls.Content is { Length: > 0 } rest) Console.Write(rest);
                 Console.WriteLine();
-                messages.Add(AssistantCalls(calls));
+                messages.Add(new ChatMessage("assistant", calls.Content)
+                {
+                    ToolCalls = calls.Calls.Select(c => ToolCall.FromJsonArguments(c.Name, c.Arguments, c.Id)).ToList(),
+                });
                 awaitingResults = true;
                 foreach (var call in calls.Calls)
                 {
@@ -85,40 +87,12 @@ public static class ChatCommand
                     Console.Write($"result of {call.Name}> ");
                     var result = Console.ReadLine();
                     if (string.IsNullOrWhiteSpace(result) || result.Trim() == "/exit") return 0;
-                    messages.Add(new Dictionary<string, object?> { ["role"] = "tool", ["content"] = result, ["tool_call_id"] = call.Id, ["name"] = call.Name });
+                    messages.Add(new ChatMessage("tool", result) { ToolCallId = call.Id, Name = call.Name });
                 }
             }
             return 0;
         });
         return cmd;
-    }
-
-    static Dictionary<string, object?> Turn(string role, string content) => new() { ["role"] = role, ["content"] = content };
-
-    /// <summary>The assistant turn as the template expects it back: tool_calls with their arguments as objects.</summary>
-    static Dictionary<string, object?> AssistantCalls(ToolCallParse parse) => new()
-    {
-        ["role"] = "assistant",
-        ["content"] = parse.Content,
-        ["tool_calls"] = parse.Calls.Select(c => (object?)new Dictionary<string, object?>
-        {
-            ["id"] = c.Id,
-            ["type"] = "function",
-            ["function"] = new Dictionary<string, object?> { ["name"] = c.Name, ["arguments"] = Arguments(c.Arguments) },
-        }).ToList(),
-    };
-
-    static object Arguments(string json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return json;
-        }
     }
 
     /// <summary>--tools FILE: an array of tools, or an object with a "tools" array (e.g. a saved request body).</summary>

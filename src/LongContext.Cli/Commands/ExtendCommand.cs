@@ -3,6 +3,7 @@ using System.Globalization;
 using LongContext.Core.Inference;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Engine;
+using LongContext.Formats;
 using LongContext.Training.Lora;
 using LongContext.Training.Plan;
 using LongContext.Training.Recipes;
@@ -30,6 +31,7 @@ public static class ExtendCommand
         var warmup = new Option<int>("--warmup") { Description = "Linear warmup steps per stage", DefaultValueFactory = _ => 0 };
         var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end of a stage)", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Seed of the data order", DefaultValueFactory = _ => 0 };
+        var documentMask = TrainingCommandOptions.DocumentMask();
         var niahDepths = new Option<int>("--niah-depths") { Description = "Needle depths of the quick NIAH at each stage's length (0 skips it)", DefaultValueFactory = _ => 5 };
         var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank (alpha 2·rank; merged into the export) instead of all weights" };
         var loraTargets = new Option<string?>("--lora-targets") { Description = "Projections with adapters, e.g. q_proj,k_proj,v_proj,o_proj (default) or add gate_proj,up_proj,down_proj" };
@@ -38,7 +40,7 @@ public static class ExtendCommand
         var dtype = EngineOptions.Dtype();
 
         var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH.");
-        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype })
+        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype })
             command.Options.Add(option);
 
         command.SetHandler(async (parse, ct) =>
@@ -63,6 +65,7 @@ public static class ExtendCommand
                 WarmupSteps = parse.GetValue(warmup),
                 SaveEvery = parse.GetValue(saveEvery),
                 Seed = parse.GetValue(seed),
+                DocumentMask = parse.GetValue(documentMask),
                 NiahDepths = parse.GetValue(niahDepths),
                 LoraRank = parse.GetValue(loraRank),
                 LoraTargets = parse.GetValue(loraTargets) is string targets ? LoraOptions.ParseList(targets) : null,

@@ -28,11 +28,12 @@ public static class PretrainCommand
         var warmup = new Option<int>("--warmup") { Description = "Linear warmup steps", DefaultValueFactory = _ => 0 };
         var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end)", DefaultValueFactory = _ => 500 };
         var seed = new Option<long>("--seed") { Description = "Seed of the initial weights and the data order", DefaultValueFactory = _ => 0 };
+        var documentMask = TrainingCommandOptions.DocumentMask();
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
 
         var command = new Command("pretrain", "Pre-train a model from random weights on a text corpus and export it as an HF folder (OUT/final).");
-        foreach (var option in new Option[] { config, preset, tokenizer, data, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, device, dtype })
+        foreach (var option in new Option[] { config, preset, tokenizer, data, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, device, dtype })
             command.Options.Add(option);
 
         command.SetHandler((parse, ct) =>
@@ -64,6 +65,7 @@ public static class PretrainCommand
                 WarmupSteps = parse.GetValue(warmup),
                 SaveEvery = parse.GetValue(saveEvery),
                 Seed = parse.GetValue(seed),
+                DocumentMask = parse.GetValue(documentMask),
             }, printer, ct);
             foreach (var w in result.Warnings) printer.Line($"warning: {w}");
             if (json) CliCommon.WriteJson(result);

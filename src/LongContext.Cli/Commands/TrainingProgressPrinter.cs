@@ -1,5 +1,5 @@
 using System.Globalization;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
 
 namespace LongContext.Cli.Commands;
 

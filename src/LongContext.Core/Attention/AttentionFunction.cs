@@ -4,16 +4,23 @@ using static TorchSharp.torch;
 namespace LongContext.Core.Attention;
 
 /// <summary>
-/// Autograd wrapper over <see cref="FusedAttention"/>: saves q, k, v, output and LSE (not the L×S probabilities)
-/// and runs the fused backward.
+/// Autograd wrapper over <see cref="FusedAttention"/> (or <see cref="DocumentAttention"/> under a document mask):
+/// saves q, k, v, output and LSE (not the L×S probabilities) and runs the fused backward.
 /// </summary>
 public sealed class AttentionFunction : autograd.SingleTensorFunction<AttentionFunction>
 {
     public override string Name => "LongContextAttention";
 
+    // Stands in for "no document mask" among the node's arguments (TorchSharp's argument list holds objects).
+    static readonly object NoDocuments = new();
+
     /// <summary>Differentiable attention: q [B,Hq,L,D], k/v [B,Hkv,S,D].</summary>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v, bool causal, double? scale = null, AttentionKernel kernel = AttentionKernel.Auto) =>
-        apply(q, k, v, causal, scale ?? 0.0, kernel);
+        apply(q, k, v, causal, scale ?? 0.0, kernel, NoDocuments);
+
+    /// <summary>Differentiable block-diagonal causal attention over packed documents (S = L).</summary>
+    public static Tensor Apply(Tensor q, Tensor k, Tensor v, DocumentSegments documents, double? scale = null, AttentionKernel kernel = AttentionKernel.Auto) =>
+        apply(q, k, v, true, scale ?? 0.0, kernel, documents);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
@@ -21,11 +28,16 @@ public sealed class AttentionFunction : autograd.SingleTensorFunction<AttentionF
         bool causal = (bool)vars[3];
         double scale = (double)vars[4];
         var kernel = (AttentionKernel)vars[5];
-        var result = FusedAttention.Forward(q, k, v, causal, scale > 0 ? scale : null, kernel);
+        var documents = vars[6] as DocumentSegments;
+        double? s = scale > 0 ? scale : null;
+        var result = documents is null
+            ? FusedAttention.Forward(q, k, v, causal, s, kernel)
+            : DocumentAttention.Forward(q, k, v, documents, s, kernel);
         ctx.save_for_backward([q, k, v, result.Output, result.Lse]);
         ctx.save_data("causal", causal);
         ctx.save_data("scale", scale);
         ctx.save_data("kernel", kernel);
+        ctx.save_data("documents", (object?)documents ?? NoDocuments);
         return result.Output;
     }
 
@@ -33,9 +45,12 @@ public sealed class AttentionFunction : autograd.SingleTensorFunction<AttentionF
     {
         var saved = ctx.get_saved_variables();
         double scale = (double)ctx.get_data("scale");
-        var (dq, dk, dv) = FusedAttention.Backward(gradOutput, saved[0], saved[1], saved[2], saved[3], saved[4],
-            (bool)ctx.get_data("causal"), scale > 0 ? scale : null, (AttentionKernel)ctx.get_data("kernel"));
+        double? s = scale > 0 ? scale : null;
+        var kernel = (AttentionKernel)ctx.get_data("kernel");
+        var (dq, dk, dv) = ctx.get_data("documents") is DocumentSegments documents
+            ? DocumentAttention.Backward(gradOutput, saved[0], saved[1], saved[2], saved[3], saved[4], documents, s, kernel)
+            : FusedAttention.Backward(gradOutput, saved[0], saved[1], saved[2], saved[3], saved[4], (bool)ctx.get_data("causal"), s, kernel);
         // TorchSharp wants one entry per forward argument; non-tensor arguments get null.
-        return [dq, dk, dv, null!, null!, null!];
+        return [dq, dk, dv, null!, null!, null!, null!];
     }
 }

@@ -20,6 +20,7 @@ public static class SelfTest
     {
         var checks = new List<SelfTestCheck>();
         checks.AddRange(Guard("attention", () => AttentionChecks(device)));
+        checks.AddRange(Guard("attention.documents", () => DocumentAttentionChecks(device)));
         if (device.type == DeviceType.CUDA) checks.AddRange(Guard("cuda-runtime", () => CudaRuntimeChecks(device)));
         if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel", () => DecodeKernelChecks(device)));
         checks.AddRange(Guard("model", () => ModelChecks(device)));
@@ -80,6 +81,44 @@ public static class SelfTest
             yield return Check($"attention.lse[{tag}]", RelErr(got.Lse, reference.Lse), tol, $"kernel {kernel}");
             double gradErr = new[] { RelErr(grads.dq, refGrads.dq), RelErr(grads.dk, refGrads.dk), RelErr(grads.dv, refGrads.dv) }.Max();
             yield return Check($"attention.backward[{tag}]", gradErr, tol, $"max of dq/dk/dv, kernel {kernel}");
+        }
+    }
+
+    /// <summary>
+    /// Packed-document attention (block-diagonal causal, one causal kernel call per document segment) and its backward
+    /// against explicit masked softmax attention in float64 on the CPU: two rows with different documents (a one-token
+    /// document among them), GQA 4:1.
+    /// </summary>
+    internal static IEnumerable<SelfTestCheck> DocumentAttentionChecks(Device device)
+    {
+        bool cuda = device.type == DeviceType.CUDA;
+        var documents = new DocumentSegments([[0, 100, 260, 261, 400], [0, 300]], 512);
+        foreach (var dtype in cuda ? new[] { ScalarType.BFloat16, ScalarType.Float32 } : new[] { ScalarType.Float32 })
+        {
+            using var scope = NewDisposeScope();
+            var gen = new Generator(4321);
+            Tensor Draw(long h) => randn(new long[] { 2, h, 512, 64 }, generator: gen).to(dtype).to(device);
+            var (q, k, v, dout) = (Draw(8), Draw(2), Draw(2), Draw(8));
+            string tag = dtype == ScalarType.BFloat16 ? "bf16" : "fp32";
+            double tol = dtype == ScalarType.BFloat16 ? Bf16Tolerance : Fp32Tolerance;
+
+            // Reference: the same (already rounded) inputs, every score computed, other documents and the future masked.
+            var (qr, kr, vr) = (q.to(ScalarType.Float64).cpu().requires_grad_(), k.to(ScalarType.Float64).cpu().requires_grad_(), v.to(ScalarType.Float64).cpu().requires_grad_());
+            var ids = documents.DocumentIds(CPU);
+            var blocked = ids.unsqueeze(2).ne(ids.unsqueeze(1)).logical_or(arange(512).unsqueeze(0) > arange(512).unsqueeze(1)).unsqueeze(1);
+            var scores = matmul(qr, kr.repeat_interleave(4, dim: 1).transpose(-2, -1)).div(8.0).masked_fill(blocked, double.NegativeInfinity);
+            var expected = matmul(scores.softmax(-1), vr.repeat_interleave(4, dim: 1));
+            var expectedLse = scores.logsumexp(-1);
+            (expected * dout.to(ScalarType.Float64).cpu()).sum().backward();
+
+            var got = DocumentAttention.Forward(q, k, v, documents);
+            string kernel = FusedAttention.UsesNative(q) ? FusedAttention.LastKernel : "math";
+            var (dq, dk, dv) = DocumentAttention.Backward(dout, q, k, v, got.Output, got.Lse, documents);
+            string detail = $"2 rows, documents [0,100,260,261,400] and [0,300] of 512, GQA 8:2, one causal {kernel} call per segment";
+            yield return Check($"attention.documents.forward[{tag}]", RelErr(got.Output, expected), tol, detail);
+            yield return Check($"attention.documents.lse[{tag}]", RelErr(got.Lse, expectedLse), tol, detail);
+            double gradErr = new[] { RelErr(dq, qr.grad!), RelErr(dk, kr.grad!), RelErr(dv, vr.grad!) }.Max();
+            yield return Check($"attention.documents.backward[{tag}]", gradErr, tol, "max of dq/dk/dv; " + detail);
         }
     }
 

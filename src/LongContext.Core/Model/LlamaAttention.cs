@@ -10,7 +10,8 @@ namespace LongContext.Core.Model;
 
 /// <summary>
 /// Grouped-query self-attention. Projections and RoPE live here; the attention itself goes through the
-/// <see cref="IAttentionBackend"/> seam, which sees K/V with their own (smaller) head count.
+/// <see cref="IAttentionBackend"/> seam with the mask the forward context describes (causal; this layer's sliding
+/// window; packed documents; a sequence shard), and sees K/V with their own (smaller) head count.
 /// </summary>
 public sealed class LlamaAttention : nn.Module
 {
@@ -37,7 +38,7 @@ public sealed class LlamaAttention : nn.Module
     /// <param name="x">[B, L, hidden]</param>
     /// <param name="cos">[B, L, rotary]</param>
     /// <param name="cache">null in training; in inference the keys/values of earlier positions.</param>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IAttentionBackend backend, KvCache? cache)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, ForwardContext context, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1];
@@ -46,9 +47,7 @@ public sealed class LlamaAttention : nn.Module
         var k = RotaryEmbedding.ApplyRotary(k_proj.call(x).view(b, l, numKvHeads, headDim), cos, sin, tokensBeforeHeads: true).transpose(1, 2);
         var v = v_proj.call(x).view(b, l, numKvHeads, headDim).transpose(1, 2);
         if (cache is not null) (k, v) = cache.Append(layerIndex, k, v);         // [B, Hkv, S, D], S = cached + L
-        var attn = slidingWindow is int window                                   // [B, Hq, L, D]
-            ? backend.AttendSlidingWindow(q, k, v, window, scale)
-            : backend.Attend(q, k, v, causal: true, scale);
+        var attn = context.Attention.Attend(q, k, v, context.MaskFor(slidingWindow), scale);   // [B, Hq, L, D]
         var merged = attn.transpose(1, 2).reshape(b, l, numHeads * headDim);
         return o_proj.call(merged).MoveToOuterDisposeScope();
     }

@@ -1,4 +1,3 @@
-using LongContext.Core.Attention;
 using LongContext.Core.Inference;
 using LongContext.Formats.Config;
 using TorchSharp;
@@ -26,10 +25,10 @@ public sealed class LlamaDecoderLayer : nn.Module
     /// <summary>Position in the stack (0 = first after the embeddings).</summary>
     public int LayerIndex { get; }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, IAttentionBackend backend, KvCache? cache)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, ForwardContext context, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.call(x), cos, sin, backend, cache);
+        var h = x + self_attn.Forward(input_layernorm.call(x), cos, sin, context, cache);
         var output = h + mlp.call(post_attention_layernorm.call(h));
         return output.MoveToOuterDisposeScope();
     }

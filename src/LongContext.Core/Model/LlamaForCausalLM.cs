@@ -52,26 +52,26 @@ public sealed class LlamaForCausalLM : nn.Module
     public Tensor LmHeadWeight => lm_head?.weight ?? model.embed_tokens.weight!;
 
     /// <summary>
-    /// Runs the decoder. inputIds [B, L]; positions default to cache.Length … cache.Length + L − 1. With a cache,
-    /// keys and values are appended to it and the cache advances by L.
+    /// Runs the decoder. inputIds [B, L]; <paramref name="context"/> carries the attention backend, positions, RoPE
+    /// length and (training) document segments and sequence shard. With a cache, keys and values are appended to it
+    /// and the cache advances by L.
     /// </summary>
     /// <returns>Hidden states after the final norm, [B, L, hidden].</returns>
-    /// <param name="ropeSequenceLength">For RoPE types whose frequencies depend on the sequence length (dynamic,
-    /// longrope): the length the whole input will reach, so a prompt prefilled in chunks is rotated exactly as one
-    /// forward over it would be (as transformers does). Defaults to the end of this chunk.</param>
     /// <param name="layerRunner">Runs each decoder layer instead of calling it directly (training: activation
     /// checkpointing). Cannot be combined with a cache.</param>
-    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null, int? ropeSequenceLength = null,
-        IDecoderLayerRunner? layerRunner = null)
+    public Tensor Forward(Tensor inputIds, ForwardContext context, KvCache? cache = null, IDecoderLayerRunner? layerRunner = null)
     {
         if (layerRunner is not null && cache is not null)
             throw new ArgumentException("a layer runner is for full-sequence (training) forwards and cannot be used with a KV cache", nameof(layerRunner));
+        if (context.Documents is not null && cache is not null)
+            throw new ArgumentException("document masks are for full-sequence (training) forwards and cannot be used with a KV cache", nameof(context));
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], l = inputIds.shape[1];
         int start = cache?.Length ?? 0;
         int end = start + (int)l;
+        var positionIds = context.PositionIds;
         // With default positions the largest is end − 1, so the rotary tables need no device→host read.
-        int? seqLenHint = positionIds is null ? Math.Max(end, ropeSequenceLength ?? 0) : ropeSequenceLength;
+        int? seqLenHint = positionIds is null ? Math.Max(end, context.RopeSequenceLength ?? 0) : context.RopeSequenceLength;
         positionIds ??= arange(start, end, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(b, l);
         var (cos, sin) = rotary.Forward(positionIds, Dtype, inputIds.device, seqLen: seqLenHint);
         var h = model.embed_tokens.call(inputIds);
@@ -79,13 +79,21 @@ public sealed class LlamaForCausalLM : nn.Module
         {
             // Drop each layer's input as soon as the next exists: at 128K one hidden state is 1 GiB, and the
             // scope would otherwise hold all of them (autograd keeps what backward needs by itself).
-            var next = layerRunner is null ? layer.Forward(h, cos, sin, backend, cache) : layerRunner.Run(layer, h, cos, sin, backend);
+            var next = layerRunner is null ? layer.Forward(h, cos, sin, context, cache) : layerRunner.Run(layer, h, cos, sin, context);
             h.Dispose();
             h = next;
         }
         cache?.Advance((int)l);
         return model.norm.call(h).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Inference shorthand: a forward whose context is only the backend, the positions (default: after the cache) and
+    /// <paramref name="ropeSequenceLength"/> — for dynamic/longrope, the length the whole input will reach, so a prompt
+    /// prefilled in chunks is rotated exactly as one forward over it would be (as transformers does).
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, IAttentionBackend backend, KvCache? cache = null, Tensor? positionIds = null, int? ropeSequenceLength = null) =>
+        Forward(inputIds, new ForwardContext(backend) { PositionIds = positionIds, RopeSequenceLength = ropeSequenceLength }, cache);
 
     /// <summary>Logits in fp32 for hidden states [.., hidden] (callers pass only the positions they need).</summary>
     public Tensor Logits(Tensor hidden)

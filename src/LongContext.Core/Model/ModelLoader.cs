@@ -9,9 +9,13 @@ namespace LongContext.Core.Model;
 public static class ModelLoader
 {
     /// <summary>Loads config and weights, streaming tensor by tensor to the device with dtype conversion.</summary>
-    public static LlamaForCausalLM Load(string modelDir, Device device, ScalarType dtype, IProgress<CheckpointLoadProgress>? progress = null)
+    /// <param name="configure">Changes the config before the model is built (e.g. a raised rope_theta for a context
+    /// extension stage); the architecture must stay the same, so every weight still fits.</param>
+    public static LlamaForCausalLM Load(string modelDir, Device device, ScalarType dtype, IProgress<CheckpointLoadProgress>? progress = null,
+        Func<ModelConfig, ModelConfig>? configure = null)
     {
         var config = ModelConfigLoader.LoadFromDirectory(modelDir);
+        if (configure is not null) config = configure(config);
         if (!SafetensorsCheckpoint.Exists(modelDir))
             throw new CheckpointException($"{modelDir}: no model.safetensors or model.safetensors.index.json. LongContext reads safetensors only; convert .bin weights with transformers (save_pretrained(safe_serialization=True)).");
         var model = Create(config, device, dtype);

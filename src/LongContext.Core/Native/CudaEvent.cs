@@ -40,6 +40,17 @@ public sealed class CudaEvent : IDisposable
         NativeAddon.Check(NativeAddon.lc_event_wait(handle, stream.Handle), "event_wait");
     }
 
+    /// <summary>True once the work recorded before this event has finished; never blocks (the fallback is always done).</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            if (handle == IntPtr.Zero) return true;
+            NativeAddon.Check(NativeAddon.lc_event_query(handle, out int done), "event_query");
+            return done != 0;
+        }
+    }
+
     public void Synchronize()
     {
         if (handle != IntPtr.Zero) NativeAddon.Check(NativeAddon.lc_event_synchronize(handle), "event_synchronize");

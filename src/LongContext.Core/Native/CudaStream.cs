@@ -35,6 +35,16 @@ public sealed class CudaStream : IDisposable
         return new Guard(previous);
     }
 
+    /// <summary>The underlying cudaStream_t, for native libraries that enqueue work themselves (NCCL).</summary>
+    public IntPtr RawHandle
+    {
+        get
+        {
+            NativeAddon.Check(NativeAddon.lc_stream_raw(Handle, out var raw), "stream_raw");
+            return raw;
+        }
+    }
+
     public void Synchronize() => NativeAddon.Check(NativeAddon.lc_stream_synchronize(Handle), "stream_synchronize");
 
     public bool IsIdle

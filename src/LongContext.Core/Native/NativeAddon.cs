@@ -13,7 +13,7 @@ public static partial class NativeAddon
 {
     public const string LibraryName = "longctx_native";
     public const string EnvironmentVariable = "LONGCTX_NATIVE";
-    const int ExpectedAbi = 4;
+    const int ExpectedAbi = 5;
 
     static readonly Lazy<(bool ok, string status, string? path)> State = new(Probe);
 
@@ -103,6 +103,13 @@ public static partial class NativeAddon
 
     internal static Tensor Adopt(IntPtr handle) => Tensor.UnsafeCreateTensor(handle);
 
+    /// <summary>The address of a tensor's first element (its storage offset included), for native libraries such as NCCL.</summary>
+    public static IntPtr DataPointer(Tensor t)
+    {
+        Require("raw tensor pointers");
+        return lc_tensor_data_ptr(t.Handle);
+    }
+
     [LibraryImport(LibraryName)] internal static partial IntPtr lc_last_error();
     [LibraryImport(LibraryName)] internal static partial IntPtr lc_tensor_data_ptr(IntPtr tensor);
 
@@ -134,12 +141,14 @@ public static partial class NativeAddon
     [LibraryImport(LibraryName)] internal static partial int lc_stream_synchronize(IntPtr stream);
     [LibraryImport(LibraryName)] internal static partial int lc_stream_query(IntPtr stream, out int done);
     [LibraryImport(LibraryName)] internal static partial void lc_stream_free(IntPtr stream);
+    [LibraryImport(LibraryName)] internal static partial int lc_stream_raw(IntPtr stream, out IntPtr raw);
     [LibraryImport(LibraryName)] internal static partial int lc_record_stream(IntPtr tensor, IntPtr stream);
 
     [LibraryImport(LibraryName)] internal static partial int lc_event_create(int enableTiming, out IntPtr ev);
     [LibraryImport(LibraryName)] internal static partial int lc_event_record(IntPtr ev, IntPtr stream);
     [LibraryImport(LibraryName)] internal static partial int lc_event_wait(IntPtr ev, IntPtr stream);
     [LibraryImport(LibraryName)] internal static partial int lc_event_synchronize(IntPtr ev);
+    [LibraryImport(LibraryName)] internal static partial int lc_event_query(IntPtr ev, out int done);
     [LibraryImport(LibraryName)] internal static partial int lc_event_elapsed_ms(IntPtr start, IntPtr end, out float ms);
     [LibraryImport(LibraryName)] internal static partial void lc_event_free(IntPtr ev);
 

@@ -64,7 +64,7 @@ public static class PerplexityReport
         var rows = new JsonArray();
         foreach (var b in buckets)
         {
-            md.AppendLine($"| {NiahGrid.FormatLength(b.Start)}–{NiahGrid.FormatLength(b.End)} | {b.Tokens} | {b.Documents} | {F(b.MeanNll)} | {F(b.Perplexity, "0.00")} | {F(b.CumulativePerplexity, "0.00")} |");
+            md.AppendLine($"| {Position(b.Start)}–{Position(b.End)} | {b.Tokens} | {b.Documents} | {F(b.MeanNll)} | {F(b.Perplexity, "0.00")} | {F(b.CumulativePerplexity, "0.00")} |");
             rows.Add(new JsonObject
             {
                 ["start"] = b.Start, ["end"] = b.End, ["tokens"] = b.Tokens, ["documents"] = b.Documents,
@@ -87,6 +87,8 @@ public static class PerplexityReport
         }
         return RunReport.WriteFiles(runDir, md, summary);
     }
+
+    private static string Position(int p) => p == 0 ? "0" : NiahGrid.FormatLength(p);
 
     private static JsonNode? Round(double v, int digits) => double.IsNaN(v) || double.IsInfinity(v) ? null : Math.Round(v, digits);
 }

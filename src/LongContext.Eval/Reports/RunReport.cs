@@ -42,6 +42,8 @@ public static class RunReport
         if (manifest.Suite is NiahSuite.SuiteName or Passkey.PasskeySuite.SuiteName) WriteNiah(runDir, manifest, ok, md, summary);
         else if (manifest.Suite == Ruler.RulerSuite.SuiteName) WriteRuler(runDir, manifest, ok, md, summary);
         else if (manifest.Suite == Icl.IclSuite.SuiteName) Icl.IclSuite.WriteReport(runDir, manifest, ok, md, summary);
+        else if (manifest.Suite == LongBench.LongBenchSuite.SuiteName) LongBench.LongBenchSuite.WriteReport(manifest, records, md, summary);
+        else if (manifest.Suite == NoLiMa.NoLiMaSuite.SuiteName) NoLiMa.NoLiMaSuite.WriteReport(runDir, manifest, records, md, summary);
         return WriteFiles(runDir, md, summary);
     }
 

@@ -14,6 +14,7 @@ public static class NcclLibrary
     static readonly Lazy<(IntPtr handle, string? path, string status)> State = new(Load);
 
     public static bool IsAvailable => State.Value.handle != IntPtr.Zero;
+    internal static IntPtr Handle => State.Value.handle;
     public static string? Path => State.Value.path;
     public static string Status => State.Value.status;
 

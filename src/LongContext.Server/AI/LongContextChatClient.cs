@@ -4,6 +4,8 @@ using LongContext.Core.Inference;
 using LongContext.Server.Scheduling;
 using LongContext.Server.Tools;
 using Microsoft.Extensions.AI;
+using ToolCall = LongContext.Formats.Tokenization.ToolCall;
+using TemplateMessage = LongContext.Formats.Tokenization.ChatMessage;
 
 namespace LongContext.Server.AI;
 
@@ -72,8 +74,8 @@ public sealed class LongContextChatClient(GenerationScheduler scheduler) : IChat
         if (options?.ModelId is string model && model != scheduler.ModelId)
             throw new RequestRejectedException(RejectionKind.ModelNotFound, $"the model '{model}' is not loaded; this client serves '{scheduler.ModelId}'", "ModelId");
         var tools = Tools(options);
-        var turns = new List<IReadOnlyDictionary<string, object?>>();
-        if (options?.Instructions is string instructions) turns.Add(Turn("system", instructions));
+        var turns = new List<TemplateMessage>();
+        if (options?.Instructions is string instructions) turns.Add(new TemplateMessage("system", instructions));
         foreach (var m in messages) turns.AddRange(Turns(m));
         var ids = scheduler.Prompts.EncodeChat(turns, tools?.Tools);
         var handle = scheduler.Submit(new GenerationRequest
@@ -112,33 +114,22 @@ public sealed class LongContextChatClient(GenerationScheduler scheduler) : IChat
         };
     }
 
-    static Dictionary<string, object?> Turn(string role, string? content) => new() { ["role"] = role, ["content"] = content };
-
     /// <summary>
-    /// One M.E.AI message as template turns: text, plus tool_calls for FunctionCallContent; each FunctionResultContent
-    /// becomes its own tool turn (tool_call_id, the result as text: a string as is, anything else as JSON).
+    /// One M.E.AI message as template turns: its text, plus tool_calls for FunctionCallContent; each
+    /// FunctionResultContent becomes its own tool turn (tool_call_id, the result as text: a string as is, else JSON).
     /// </summary>
-    static IEnumerable<IReadOnlyDictionary<string, object?>> Turns(ChatMessage m)
+    static IEnumerable<TemplateMessage> Turns(ChatMessage m)
     {
         var results = m.Contents.OfType<FunctionResultContent>().ToList();
         foreach (var r in results)
-            yield return new Dictionary<string, object?>
-            {
-                ["role"] = "tool",
-                ["content"] = r.Result as string ?? JsonSerializer.Serialize(r.Result),
-                ["tool_call_id"] = r.CallId,
-            };
+            yield return new TemplateMessage("tool", r.Result as string ?? JsonSerializer.Serialize(r.Result)) { ToolCallId = r.CallId };
         var calls = m.Contents.OfType<FunctionCallContent>().ToList();
         if (results.Count > 0 && calls.Count == 0 && string.IsNullOrEmpty(m.Text)) yield break;
-        var turn = Turn(m.Role.Value, calls.Count > 0 && string.IsNullOrEmpty(m.Text) ? null : m.Text);
-        if (calls.Count > 0)
-            turn["tool_calls"] = calls.Select(c => (object?)new Dictionary<string, object?>
-            {
-                ["id"] = c.CallId,
-                ["type"] = "function",
-                ["function"] = new Dictionary<string, object?> { ["name"] = c.Name, ["arguments"] = JsonSerializer.SerializeToElement(c.Arguments ?? new Dictionary<string, object?>()) },
-            }).ToList();
-        yield return turn;
+        yield return new TemplateMessage(m.Role.Value, calls.Count > 0 && string.IsNullOrEmpty(m.Text) ? null : m.Text)
+        {
+            ToolCalls = calls.Count == 0 ? null
+                : calls.Select(c => new ToolCall(c.Name, JsonSerializer.SerializeToElement(c.Arguments ?? new Dictionary<string, object?>()), c.CallId)).ToList(),
+        };
     }
 
     static FunctionCallContent Call(ParsedToolCall c)

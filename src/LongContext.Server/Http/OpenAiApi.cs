@@ -54,7 +54,7 @@ internal static class OpenAiApi
         Unsupported(SmallInteger(body.TopLogprobs, "top_logprobs", 20) > 0, "top_logprobs", "top_logprobs are not supported");
         if (body.Messages is null) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages is required", "messages");
         var tools = ToolRequest.FromOpenAi(body.Tools, body.ToolChoice);
-        var ids = s.Scheduler.Prompts.EncodeChat(ChatRequestMessages.ToTemplate(body.Messages), tools?.Tools);
+        var ids = s.Scheduler.Prompts.EncodeChat(Messages(body.Messages), tools?.Tools);
         // Calls are parsed back out of the answer when the template names a format this server knows.
         var format = tools is { ParseCalls: true } ? s.Scheduler.Prompts.ToolCallFormat : null;
         var handle = Submit(ctx, s, body, ids, body.MaxCompletionTokens ?? body.MaxTokens);
@@ -89,6 +89,19 @@ internal static class OpenAiApi
             },
             usage: summary => new ChatCompletionChunkDto(id, "chat.completion.chunk", created, model, [], Usage(summary)));
     }
+
+    /// <summary>Each message as the template reads it (tool_calls' argument strings parsed into objects); a malformed one is a 400 naming it.</summary>
+    static List<ChatMessage> Messages(List<JsonElement> messages) => messages.Select((m, i) =>
+    {
+        try
+        {
+            return ChatConversation.ReadMessage(m, "the request", $"messages[{i}]");
+        }
+        catch (ConfigException e)
+        {
+            throw new RequestRejectedException(RejectionKind.InvalidRequest, e.Message, $"messages[{i}]");
+        }
+    }).ToList();
 
     static ToolCallDto ToolCallDto(ParsedToolCall c) => new(c.Id, "function", new FunctionCallDto(c.Name, c.Arguments));
 

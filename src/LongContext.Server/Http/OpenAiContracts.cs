@@ -24,7 +24,8 @@ internal abstract class SamplingRequest
 
 internal sealed class ChatCompletionRequest : SamplingRequest
 {
-    public List<ChatMessageDto>? Messages { get; set; }
+    /// <summary>OpenAI messages, read by Formats' ChatConversation (content parts, tool_calls, tool_call_id, name, other keys).</summary>
+    public List<JsonElement>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
     public bool? Logprobs { get; set; }
     public JsonElement? TopLogprobs { get; set; }
@@ -40,17 +41,6 @@ internal sealed class CompletionRequest : SamplingRequest
     public JsonElement? Logprobs { get; set; }
     public bool? Echo { get; set; }
     public string? Suffix { get; set; }
-}
-
-internal sealed class ChatMessageDto
-{
-    public string? Role { get; set; }
-    public JsonElement? Content { get; set; }
-    /// <summary>An assistant turn's calls: [{"id", "type": "function", "function": {"name", "arguments": JSON string}}].</summary>
-    public JsonElement? ToolCalls { get; set; }
-    /// <summary>A tool turn: the call it answers.</summary>
-    public string? ToolCallId { get; set; }
-    public string? Name { get; set; }
 }
 
 internal sealed class StreamOptionsDto

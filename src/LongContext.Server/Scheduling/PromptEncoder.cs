@@ -1,5 +1,5 @@
-using LongContext.Formats.Tokenization;
 using System.Text.Json;
+using LongContext.Formats.Tokenization;
 using LongContext.Server.Tools;
 
 namespace LongContext.Server.Scheduling;
@@ -7,16 +7,18 @@ namespace LongContext.Server.Scheduling;
 /// <summary>
 /// Prompts → ids for the scheduler, behind the <see cref="PromptLengthGuard"/> (byte bound, then a tokenization slot
 /// for large texts): raw text as a completions prompt (BOS added as the tokenizer's post-processor does), or chat
-/// messages through the model's own chat template with the assistant generation prompt (and, when given, tools).
+/// messages through the model's own chat template with the assistant generation prompt and, when given, tools (the
+/// template's `tools`; a model's "tool_use" template is chosen then, as transformers does).
 /// </summary>
 public sealed class PromptEncoder(HfTokenizer tokenizer, PromptLengthGuard guard)
 {
     static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
-    readonly Lazy<ToolCallFormat?> toolCallFormat = new(() => ToolCallFormat.Detect(tokenizer.ChatTemplate?.Source));
+    readonly Lazy<ToolCallFormat?> toolCallFormat = new(() =>
+        tokenizer.ChatTemplate is null && tokenizer.ChatTemplates.Count == 0 ? null : ToolCallFormat.Detect(tokenizer.SelectChatTemplate(hasTools: true).Source));
 
     public PromptLengthGuard Guard => guard;
 
-    /// <summary>How this model's template has it write tool calls (parsed back into tool_calls), or null: calls stay text.</summary>
+    /// <summary>How this model's tool template has it write calls (parsed back into tool_calls), or null: calls stay text.</summary>
     public ToolCallFormat? ToolCallFormat => toolCallFormat.Value;
 
     public IReadOnlyList<int> EncodeText(string text, string param = "prompt")
@@ -25,28 +27,21 @@ public sealed class PromptEncoder(HfTokenizer tokenizer, PromptLengthGuard guard
         return guard.Tokenize(text, () => tokenizer.Encode(text));
     }
 
-    public IReadOnlyList<int> EncodeChat(IReadOnlyList<ChatMessage> messages) =>
-        EncodeChat(messages.Select(m => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content }).ToList());
-
-    /// <summary>
-    /// Messages as the template sees them: role, content and, where present, tool_calls (arguments as objects),
-    /// tool_call_id and name. <paramref name="tools"/> becomes the template's `tools` (OpenAI's function schemas).
-    /// </summary>
-    public IReadOnlyList<int> EncodeChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, IReadOnlyList<JsonElement>? tools = null)
+    /// <summary>Messages with their tool fields (tool_calls, tool_call_id, name); <paramref name="tools"/> as OpenAI function schemas.</summary>
+    public IReadOnlyList<int> EncodeChat(IReadOnlyList<ChatMessage> messages, IReadOnlyList<JsonElement>? tools = null)
     {
         if (messages.Count == 0) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages must contain at least one message", "messages");
         for (int i = 0; i < messages.Count; i++)
-            if (messages[i].GetValueOrDefault("role") is not string role || !Roles.Contains(role))
+            if (!Roles.Contains(messages[i].Role))
                 throw new RequestRejectedException(RejectionKind.InvalidRequest,
-                    $"messages[{i}].role '{messages[i].GetValueOrDefault("role")}' is not one of {string.Join(", ", Roles)}", $"messages[{i}].role");
-        if (tokenizer.ChatTemplate is null)
+                    $"messages[{i}].role '{messages[i].Role}' is not one of {string.Join(", ", Roles)}", $"messages[{i}].role");
+        if (tokenizer.ChatTemplate is null && tokenizer.ChatTemplates.Count == 0)
             throw new RequestRejectedException(RejectionKind.Unsupported,
                 "this model has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use /v1/completions with a raw prompt", "messages");
         string text;
         try
         {
-            var variables = tools is { Count: > 0 } ? new Dictionary<string, object?> { ["tools"] = tools.ToList() } : null;
-            text = tokenizer.ApplyChatTemplate(messages.Cast<object?>().ToList(), addGenerationPrompt: true, variables);
+            text = tokenizer.ApplyChatTemplate(messages, tools is { Count: > 0 } ? tools : null, addGenerationPrompt: true);
         }
         catch (LongContextException e) when (e is not RequestRejectedException)
         {

@@ -2,19 +2,23 @@ using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Core.Native;
 using LongContext.Training.Data;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
+using LongContext.Training.Optim;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Benchmarks;
 
 /// <summary>One sequence length of the training benchmark (batch 1, one optimizer step per sequence).</summary>
-/// <param name="CheckpointedLayers">Layers that ran under activation checkpointing (null: all).</param>
+/// <param name="RecomputedLayers">Layers that ran under activation checkpointing (null: all); "checkpointed_layers" in
+/// the JSON, as `bench train --checkpointing` names them.</param>
 public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianStepSeconds, double TokensPerSecond, double? Mfu,
-    long PeakBytes, IReadOnlyList<double> Losses, string? Error, int? CheckpointedLayers = null);
+    long PeakBytes, IReadOnlyList<double> Losses, string? Error,
+    [property: System.Text.Json.Serialization.JsonPropertyName("checkpointed_layers")] int? RecomputedLayers = null);
 
 /// <summary>
 /// Full fine-tuning speed and memory of a model shape with random weights and random tokens, through the real
-/// <see cref="Trainer.Trainer"/> (AdamW with fp32 master weights and moments, gradient clipping) and the loss it
+/// <see cref="Trainer"/> (AdamW with fp32 master weights and moments, gradient clipping) and the loss it
 /// would use at that length (<see cref="LongSequenceLoss"/>: checkpointed layers, chunked LM head). Comparable with
 /// bench/hf_train.py: a step is forward + backward + optimizer step at batch 1.
 /// </summary>
@@ -35,11 +39,11 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             PeakFlopsPerSecond = peakFlopsPerSecond,
             Seed = seed,
         };
-        Trainer.Trainer? trainer = null;
+        Trainer? trainer = null;
         try
         {
             CudaMemory.ResetPeak();
-            trainer = new Trainer.Trainer(model, new RandomTokenSource(model.Config.VocabSize, length, 1, seed), backend, options, loss);
+            trainer = new Trainer(model, new RandomTokenSource(model.Config.VocabSize, length, 1, seed), backend, options, loss);
             var losses = new List<double>();
             var seconds = new List<double>();
             double? mfu = null;
@@ -59,11 +63,11 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             long peak = CudaMemory.Stats()?.PeakAllocated ?? 0;
             double tps = length / median;
             if (peakFlopsPerSecond is double pf) mfu = Plan.FlopModel.TrainingFlopsPerToken(model.Config, length) * tps / pf;
-            return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null, loss.CheckpointedLayers);
+            return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null, loss.RecomputedLayers);
         }
         catch (Exception e) when (IsOutOfMemory(e))
         {
-            return new TrainMeasurement(length, 0, 0, 0, null, CudaMemory.Stats()?.PeakAllocated ?? 0, [], "OOM", loss.CheckpointedLayers);
+            return new TrainMeasurement(length, 0, 0, 0, null, CudaMemory.Stats()?.PeakAllocated ?? 0, [], "OOM", loss.RecomputedLayers);
         }
         finally
         {

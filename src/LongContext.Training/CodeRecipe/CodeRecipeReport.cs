@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LongContext.Eval.Perplexity;
 using LongContext.Eval.Reports;
+using LongContext.Formats;
 using LongContext.Training.Plan;
 
 namespace LongContext.Training.CodeRecipe;

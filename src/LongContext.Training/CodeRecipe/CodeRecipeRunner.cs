@@ -11,13 +11,16 @@ using LongContext.Core.Rope;
 using LongContext.Core.Runtime;
 using LongContext.Formats.Tokenization;
 using LongContext.Eval.Perplexity;
+using LongContext.Formats;
 using LongContext.Training.Data;
 using LongContext.Training.Export;
 using LongContext.Training.Plan;
 using LongContext.Training.Quickstart;
 using LongContext.Training.Recipes;
 using LongContext.Training.Tokenizers;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
+using LongContext.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -228,7 +231,7 @@ public sealed class CodeRecipeRunner
         var cursor = data.Cursor;
         try
         {
-            using var trainer = new Trainer.Trainer(probe, data, backend, new TrainingOptions { LearningRate = 1e-4, MaxSteps = 5, SaveEvery = 0, OutDir = dir }, NewLoss(device));
+            using var trainer = new Trainer(probe, data, backend, new TrainingOptions { LearningRate = 1e-4, MaxSteps = 5, SaveEvery = 0, OutDir = dir }, NewLoss(device));
             var times = Enumerable.Range(0, 5).Select(_ => trainer.TrainStep().StepSeconds).ToList();
             return times.Skip(2).Average();
         }
@@ -241,7 +244,7 @@ public sealed class CodeRecipeRunner
 
     static LongSequenceLoss NewLoss(Device device) => device.type == DeviceType.CUDA
         ? new LongSequenceLoss(autoCheckpointing: true)
-        : new LongSequenceLoss(checkpointedLayers: 0);
+        : new LongSequenceLoss(recomputedLayers: 0);
 
     /// <summary>Trains through the project's Trainer (one TrainStep per step) until maxSteps or the phase's time is up.</summary>
     PhaseStats Train(string name, LlamaForCausalLM model, ITrainingDataSource data, double lr, int warmup, LrScheduleKind schedule, int maxSteps,
@@ -259,7 +262,7 @@ public sealed class CodeRecipeRunner
         var clockPhase = Stopwatch.StartNew();
         var steps = new List<StepMetrics>();
         bool cut = false;
-        using (var trainer = new Trainer.Trainer(model, data, EngineSession.DefaultBackend(model.Device), options, NewLoss(model.Device)))
+        using (var trainer = new Trainer(model, data, EngineSession.DefaultBackend(model.Device), options, NewLoss(model.Device)))
         {
             while (steps.Count < maxSteps)
             {

@@ -15,7 +15,7 @@ public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, doub
 /// bf16's resolution (2⁻⁷ relative), so updating bf16 weights directly would silently drop most steps. Float32
 /// parameters are updated in place, with no copy. Parameters whose name matches <c>noDecay</c> get no weight decay.
 /// </summary>
-public sealed class AdamW : IDisposable
+public sealed class AdamW : IOptimizer
 {
     sealed class State(string name, Tensor param, Tensor? master, Tensor expAvg, Tensor expAvgSq, double weightDecay)
     {
@@ -52,6 +52,10 @@ public sealed class AdamW : IDisposable
     }
 
     public AdamWOptions Options { get; }
+
+    /// <summary>The factory the trainer uses by default: AdamW with <paramref name="options"/> over the trainable parameters.</summary>
+    public static OptimizerFactory Factory(AdamWOptions options, Func<string, bool>? noDecay = null) =>
+        trainable => new AdamW(trainable, options, noDecay);
 
     /// <summary>Optimizer steps taken (t in the bias corrections).</summary>
     public long StepCount { get; private set; }

@@ -136,8 +136,8 @@ public sealed class QuickstartRunner(IQuickstartTrainer? trainer = null)
         return NeedleEvaluator.Score(grid, NeedleEvaluator.ModelPredictor(model, _backend), cells, ct);
     }
 
-    private static IProgress<TrainingProgress>? Relay(IProgress<QuickstartProgress>? progress, QuickstartPhase phase) =>
-        progress is null ? null : new SyncProgress<TrainingProgress>(p => progress.Report(new QuickstartProgress(phase, p.Step, p.MaxSteps, p.Loss, p.Accuracy)));
+    private static IProgress<QuickstartStepProgress>? Relay(IProgress<QuickstartProgress>? progress, QuickstartPhase phase) =>
+        progress is null ? null : new SyncProgress<QuickstartStepProgress>(p => progress.Report(new QuickstartProgress(phase, p.Step, p.MaxSteps, p.Loss, p.Accuracy)));
 
     private static TimeSpan CpuNow() => Process.GetCurrentProcess().TotalProcessorTime;
 

@@ -24,6 +24,11 @@ public sealed record ExtendOptions
     public int WarmupSteps { get; init; }
     public int SaveEvery { get; init; } = 100;
     public long Seed { get; init; }
+    /// <summary>
+    /// Packed-document masking (`--document-mask`): no attention across document boundaries, positions restarting per
+    /// document and no loss on a document's first token, as Llama-3 and ProLong train on packed rows.
+    /// </summary>
+    public bool DocumentMask { get; init; }
     /// <summary>Needle depths of the quick NIAH after each stage; 0 skips it.</summary>
     public int NiahDepths { get; init; } = 5;
 

@@ -4,10 +4,13 @@ using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Export;
 using LongContext.Training.Lora;
 using LongContext.Training.Plan;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
+using LongContext.Training.Reports;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Recipes;
@@ -19,9 +22,14 @@ namespace LongContext.Training.Recipes;
 /// max_position_embeddings = stage length; same weights), pack the data at the stage length, train (resuming
 /// OUT/stage-&lt;len&gt;/train's latest checkpoint), export OUT/stage-&lt;len&gt;/final, run the evaluator into
 /// OUT/stage-&lt;len&gt;/niah, write stage.json. With a LoRA rank, only adapters train and the export merges them. A stage whose final/config.json exists is not trained again.
+/// Each stage model is loaded once, straight with its stage config (no second copy of the weights).
 /// </summary>
-public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBackend backend)
+/// <param name="loadModel">Loads a stage's model from a folder with the config changed by the function it is given;
+/// default <see cref="ModelLoader.Load"/> onto the device in the dtype.</param>
+public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBackend backend, StageModelLoader? loadModel = null)
 {
+    readonly StageModelLoader _loadModel = loadModel ?? ((dir, configure) => ModelLoader.Load(dir, device, dtype, configure: configure));
+
     public const string TrainFolder = "train";
     public const string FinalFolder = "final";
     public const string NiahFolder = "niah";
@@ -80,11 +88,8 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                 {
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "data", null));
                     corpus ??= RecipeData.OpenCorpus(options.DataPath, startDir, startConfig.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
-                    var data = RecipeData.Pack(corpus.Cache, (int)length, options.BatchSize, options.Seed + i);
-                    LlamaForCausalLM model;
-                    using (var loaded = ModelLoader.Load(source, device, dtype))
-                        model = Quickstart.QuickstartRunner.WithConfig(loaded, StageConfig(loaded.Config, thetas[i], length));
-                    using var owned = model;
+                    var data = RecipeData.Pack(corpus.Cache, (int)length, options.BatchSize, options.Seed + i, options.DocumentMask);
+                    using var model = _loadModel(source, previous => StageConfig(previous, thetas[i], length));
                     LoraAdapters? lora = null;
                     if (options.LoraOptions() is { } loraOptions)
                     {
@@ -100,11 +105,12 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                         GradientAccumulation = options.GradientAccumulation,
                         SaveEvery = options.SaveEvery,
                         Seed = options.Seed,
+                        DocumentMask = options.DocumentMask,
                         OutDir = trainDir,
                     };
                     var relay = progress is null ? null : new InlineProgress<TrainingProgress>(p =>
                         progress.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "train", p)));
-                    using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), relay,
+                    using var trainer = new Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), relay,
                         trainable: trainable is null ? null : trainable.Contains);
                     int resumedFrom = trainer.ResumeLatest() ? trainer.Step : 0;
                     var run = trainer.Run(ct);
@@ -142,8 +148,8 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
         return new ExtendResult(results, source, false);
     }
 
-    /// <summary>Writes the stage model as an HF folder; with LoRA, the adapters merged into the base weights.</summary>
-    void Export(LlamaForCausalLM model, LoraAdapters? lora, string finalDir, string tokenizerDir)
+    /// <summary>Writes the stage model as an HF folder; with LoRA, the adapters merged into the base weights (no second model).</summary>
+    static void Export(LlamaForCausalLM model, LoraAdapters? lora, string finalDir, string tokenizerDir)
     {
         var export = new HfExportOptions { TokenizerSourceDir = tokenizerDir, Overwrite = true };
         using var _ = no_grad();
@@ -152,17 +158,15 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
             HfExporter.Export(model, finalDir, export);
             return;
         }
-        using var merged = ModelLoader.Create(model.Config, device, dtype);
         var tensors = lora.MergedTensors();
         try
         {
-            foreach (var (name, t) in merged.NamedTensors()) t.copy_(tensors[name]);
+            HfExporter.Export(tensors, model.Config, model.Dtype, finalDir, export);
         }
         finally
         {
             foreach (var t in tensors.Values) t.Dispose();
         }
-        HfExporter.Export(merged, finalDir, export);
     }
 
     static ExtendStageResult? ReadStage(string stageDir)

@@ -20,6 +20,11 @@ public sealed record PretrainOptions
     public int WarmupSteps { get; init; }
     public int SaveEvery { get; init; } = 500;
     public long Seed { get; init; }
+    /// <summary>
+    /// Packed-document masking (`--document-mask`): no attention across document boundaries, positions restarting per
+    /// document and no loss on a document's first token, as Llama-3 and ProLong train on packed rows.
+    /// </summary>
+    public bool DocumentMask { get; init; }
 
     public PretrainOptions Validate()
     {

@@ -2,7 +2,9 @@ using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Formats.Config;
 using LongContext.Training.Export;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
+using LongContext.Training.Reports;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Recipes;
@@ -34,7 +36,7 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
         }
 
         using var corpus = RecipeData.OpenCorpus(options.DataPath, options.TokenizerDir, options.Config.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
-        var data = RecipeData.Pack(corpus.Cache, options.SequenceLength, options.BatchSize, options.Seed);
+        var data = RecipeData.Pack(corpus.Cache, options.SequenceLength, options.BatchSize, options.Seed, options.DocumentMask);
         using var model = ModelLoader.CreateRandom(options.Config, device, dtype, options.Seed);
         var training = new TrainingOptions
         {
@@ -44,9 +46,10 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
             GradientAccumulation = options.GradientAccumulation,
             SaveEvery = options.SaveEvery,
             Seed = options.Seed,
+            DocumentMask = options.DocumentMask,
             OutDir = runDir,
         };
-        using var trainer = new Trainer.Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), progress);
+        using var trainer = new Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), progress);
         bool resumed = trainer.ResumeLatest();
         int resumedFrom = resumed ? trainer.Step : 0;
         var result = trainer.Run(ct);

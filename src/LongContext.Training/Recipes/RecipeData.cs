@@ -22,7 +22,15 @@ public static class RecipeData
         return TokenCacheBuilder.GetOrBuild(cacheDir, source, tokenizer, TokenizerIdentity.FromModelDirectory(tokenizerDir), new TokenizeOptions(), progress, ct);
     }
 
-    /// <summary>Shuffled packing without position resets (documents run into each other, separated by EOS).</summary>
-    public static PackedDataSource Pack(ITokenCorpus corpus, int sequenceLength, int batchSize, long seed) =>
-        new(corpus, new PackingOptions { SequenceLength = sequenceLength, BatchSize = batchSize, Seed = seed });
+    /// <summary>
+    /// Shuffled packing. Without <paramref name="documentMask"/> documents run into each other (separated by EOS) with
+    /// positions 0 … L−1; with it, positions restart at each document and no document's first token is predicted from
+    /// the previous one, to go with the trainer's document mask (each document trained as if alone).
+    /// </summary>
+    public static PackedDataSource Pack(ITokenCorpus corpus, int sequenceLength, int batchSize, long seed, bool documentMask = false) =>
+        new(corpus, new PackingOptions
+        {
+            SequenceLength = sequenceLength, BatchSize = batchSize, Seed = seed,
+            ResetPositionIds = documentMask, MaskDocumentBoundaries = documentMask,
+        });
 }

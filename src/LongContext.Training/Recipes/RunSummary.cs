@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
+using LongContext.Training.Reports;
 
 namespace LongContext.Training.Recipes;
 

@@ -4,8 +4,8 @@ using LongContext.Training.Data;
 using LongContext.Training.Quickstart;
 using TorchSharp;
 using static TorchSharp.torch;
-using CrossEntropyLoss = LongContext.Training.Trainer.CrossEntropyLoss;
-using DeviceBatch = LongContext.Training.Trainer.DeviceBatch;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
 
 namespace LongContext.Tests.Quickstart;
 
@@ -21,9 +21,8 @@ public class ProjectTrainerTests
         using var model = ModelLoader.CreateRandom(QuickstartRunner.ModelConfigFor(O, Vocab), CPU, ScalarType.Float32, seed: 4, std: 0.2);
         var host = new RecallCorpus(Vocab, 32, 4, seed: 3).Next();
         var backend = new SdpaAttentionBackend();
-        long[] shape = [host.BatchSize, host.SequenceLength];
-        var batch = new DeviceBatch(tensor(host.InputIds, shape), tensor(host.Labels, shape), tensor(host.PositionIds, shape), host);
-        var (sum, accuracy) = ProjectQuickstartTrainer.AnswerLossSum(model, batch, backend);
+        var batch = DeviceBatch.Upload(host, CPU, backend);
+        var (sum, accuracy) = ProjectQuickstartTrainer.AnswerLossSum(model, batch);
         // Reference: logits of every position, then the answer positions picked on the host.
         var logits = model.Logits(model.Forward(batch.InputIds, backend)).reshape(-1, Vocab.Size);
         var answers = Enumerable.Range(0, host.Labels.Length).Where(i => host.Labels[i] != TrainingBatch.IgnoreIndex).ToArray();
@@ -37,7 +36,7 @@ public class ProjectTrainerTests
         Assert.Equal(nll / answers.Length, sum.item<float>() / host.PredictedTokens, 4);
         Assert.Equal(right / answers.Length, accuracy, 6);
         // The trainer's own full-vocabulary cross-entropy gives the same sum.
-        Assert.Equal(new CrossEntropyLoss().LossSum(model, batch, backend).item<float>(), sum.item<float>(), 2);
+        Assert.Equal(new CrossEntropyLoss().LossSum(model, batch).item<float>(), sum.item<float>(), 2);
     }
 
     [Fact]
@@ -45,7 +44,7 @@ public class ProjectTrainerTests
     {
         using var model = ModelLoader.CreateRandom(QuickstartRunner.ModelConfigFor(O, Vocab), CPU, ScalarType.Float32, seed: 2);
         var before = Directory.GetDirectories(Path.GetTempPath(), "longctx-quickstart-trainer-*").Length;
-        var steps = new List<TrainingProgress>();
+        var steps = new List<QuickstartStepProgress>();
         var run = new ProjectQuickstartTrainer().Train(model, new RecallCorpus(Vocab, 32, 8, seed: 1),
             new TrainingSchedule { MaxSteps = 40, PeakLearningRate = 3e-3, WarmupSteps = 5 }, new Inline(steps.Add), CancellationToken.None);
         Assert.Equal(40, run.Steps);
@@ -56,8 +55,8 @@ public class ProjectTrainerTests
         Assert.Equal(before, Directory.GetDirectories(Path.GetTempPath(), "longctx-quickstart-trainer-*").Length);
     }
 
-    private sealed class Inline(Action<TrainingProgress> a) : IProgress<TrainingProgress>
+    private sealed class Inline(Action<QuickstartStepProgress> a) : IProgress<QuickstartStepProgress>
     {
-        public void Report(TrainingProgress value) => a(value);
+        public void Report(QuickstartStepProgress value) => a(value);
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using LongContext.Cli;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
+using LongContext.Training.Optim;
 using LongContext.Training.Quickstart;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,11 +16,13 @@ public class QuickstartTests
     public void Schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor()
     {
         var s = new TrainingSchedule { MaxSteps = 110, PeakLearningRate = 1e-3, WarmupSteps = 10, MinLearningRateFraction = 0.1 };
-        Assert.Equal(1e-4, s.LearningRate(0), 12);
-        Assert.Equal(1e-3, s.LearningRate(9), 12);
-        Assert.Equal(1e-3, s.LearningRate(10), 12);
-        Assert.Equal(0.55e-3, s.LearningRate(60), 12);
-        Assert.Equal(1e-4, s.LearningRate(110), 12);
+        // The quickstart's schedule is the trainer's (one LR schedule in the project).
+        var options = ProjectQuickstartTrainer.OptionsFor(s, "unused");
+        Assert.Equal(1e-4, LrSchedule.At(0, options), 12);
+        Assert.Equal(1e-3, LrSchedule.At(9, options), 12);
+        Assert.Equal(1e-3, LrSchedule.At(10, options), 12);
+        Assert.Equal(0.55e-3, LrSchedule.At(60, options), 12);
+        Assert.Equal(1e-4, LrSchedule.At(110, options), 12);
     }
 
     [Fact]

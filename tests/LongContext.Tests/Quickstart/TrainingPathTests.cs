@@ -23,9 +23,8 @@ public class TrainingPathTests
     /// <summary>The quickstart's training loss (mean over answer positions), as its trainer computes it.</summary>
     private static Tensor MeanLoss(LlamaForCausalLM model, TrainingBatch host, IAttentionBackend backend)
     {
-        long[] shape = [host.BatchSize, host.SequenceLength];
-        var batch = new LongContext.Training.Trainer.DeviceBatch(tensor(host.InputIds, shape), tensor(host.Labels, shape), tensor(host.PositionIds, shape), host);
-        return ProjectQuickstartTrainer.AnswerLossSum(model, batch, backend).LossSum / (double)host.PredictedTokens;
+        var batch = LongContext.Training.Loop.DeviceBatch.Upload(host, CPU, backend);
+        return ProjectQuickstartTrainer.AnswerLossSum(model, batch).LossSum / (double)host.PredictedTokens;
     }
 
     /// <summary>The same loss as the trainer's, with float64 logits so central differences resolve it.</summary>

@@ -1,7 +1,8 @@
 using LongContext.Core.Attention;
 using LongContext.Training.Data;
 using LongContext.Training.Plan;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
 using static TorchSharp.torch;
 using static LongContext.Tests.Training.TinyTrainingModel;
 
@@ -24,8 +25,7 @@ public class AutoCheckpointingTests
         var labels = ids.Skip(1).Append(TrainingBatch.IgnoreIndex).ToArray();
         var positions = Enumerable.Range(0, length).Select(i => (long)i).ToArray();
         var host = new TrainingBatch(ids, labels, positions, 1, length);
-        long[] shape = [1, length];
-        return new DeviceBatch(tensor(ids, shape), tensor(labels, shape), tensor(positions, shape), host);
+        return DeviceBatch.Upload(host, CPU, new SdpaAttentionBackend());
     }
 
     [Fact]
@@ -45,8 +45,8 @@ public class AutoCheckpointingTests
         var layouts = new List<int?>();
         for (int i = 0; i < 4; i++)
         {
-            loss.LossSum(model, batch, backend).backward();
-            layouts.Add(loss.CheckpointedLayers);
+            loss.LossSum(model, batch).backward();
+            layouts.Add(loss.RecomputedLayers);
         }
         // Micro-batch 0 ran with every layer checkpointed (null), 1 with the first plan, 2 and 3 with the re-plan.
         Assert.Equal(new int?[] { null, 4, 2, 2 }, layouts);
@@ -61,7 +61,7 @@ public class AutoCheckpointingTests
         using var scope = NewDisposeScope();
         var model = Create(tied: false, layers: 2);
         var loss = new LongSequenceLoss(chunkTokens: 8, autoCheckpointing: true);
-        for (int i = 0; i < 3; i++) loss.LossSum(model, Batch(12), new SdpaAttentionBackend()).backward();
-        Assert.Null(loss.CheckpointedLayers);
+        for (int i = 0; i < 3; i++) loss.LossSum(model, Batch(12)).backward();
+        Assert.Null(loss.RecomputedLayers);
     }
 }

@@ -1,4 +1,4 @@
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
-using LongContext.Training.Checkpointing;
+using LongContext.Training.ActivationCheckpointing;
 using LongContext.Training.Lora;
 using LongContext.Training.Loss;
 using TorchSharp;
@@ -26,7 +26,7 @@ public class LoraAdaptersTests
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var hidden = model.Forward(ids, Sdpa, layerRunner: runner);
+            var hidden = model.Forward(ids, new ForwardContext(Sdpa), layerRunner: runner);
             ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, labels, 4).backward();
             optimizer.step();
         }
@@ -91,7 +91,7 @@ public class LoraAdaptersTests
         var lora = LoraAdapters.Apply(model, new LoraOptions { Rank = 2, Trainable = ["norm"] });
         var before = Snapshot(model);
         // Two steps: B starts at zero, so A's first gradient is zero too.
-        TrainSteps(model, lora, 2, checkpointing ? new CheckpointedLayerRunner() : null);
+        TrainSteps(model, lora, 2, checkpointing ? new RecomputingLayerRunner() : null);
         var trainable = lora.TrainableParameters.Select(p => p.Name).ToHashSet();
         foreach (var (name, p) in model.named_parameters())
         {
@@ -137,13 +137,13 @@ public class LoraAdaptersTests
         var (ids, labels) = Batch(model, 2, 10);
         Dictionary<string, Tensor> Gradients(IDecoderLayerRunner? runner)
         {
-            var hidden = model.Forward(ids, Sdpa, layerRunner: runner);
+            var hidden = model.Forward(ids, new ForwardContext(Sdpa), layerRunner: runner);
             ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, labels, 3).backward();
             return TakeGradients(model);
         }
         var expected = Gradients(null);
         Assert.Equal(lora.AdapterParameterNames.Order(), expected.Keys.Order());
-        AssertSameGradients(expected, Gradients(new CheckpointedLayerRunner()), 5e-6);
+        AssertSameGradients(expected, Gradients(new RecomputingLayerRunner()), 5e-6);
     }
 
     [Fact]

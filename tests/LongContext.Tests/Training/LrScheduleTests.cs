@@ -1,5 +1,5 @@
+using LongContext.Training.Loop;
 using LongContext.Training.Optim;
-using LongContext.Training.Trainer;
 
 namespace LongContext.Tests.Training;
 

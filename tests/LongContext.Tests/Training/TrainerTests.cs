@@ -2,8 +2,11 @@ using System.Text.Json;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Training.Data;
+using LongContext.Training.Checkpoints;
+using LongContext.Training.Loop;
+using LongContext.Training.Loss;
 using LongContext.Training.Plan;
-using LongContext.Training.Trainer;
+using LongContext.Training.Reports;
 using TorchSharp;
 using static TorchSharp.torch;
 using static LongContext.Tests.Training.TrainingTestKit;
@@ -57,9 +60,8 @@ public class TrainerTests
         using var model = NewModel(seed: 1);
         var host = new SyntheticDataSource(2, 8, maskEvery: 2).Next();
         using var scope = NewDisposeScope();
-        long[] shape = [2, 8];
-        var batch = new DeviceBatch(tensor(host.InputIds, shape), tensor(host.Labels, shape), tensor(host.PositionIds, shape), host);
-        var sum = new CrossEntropyLoss().LossSum(model, batch, Sdpa).item<float>();
+        var batch = DeviceBatch.Upload(host, CPU, Sdpa);
+        var sum = new CrossEntropyLoss().LossSum(model, batch).item<float>();
         // Reference: log-softmax of the logits, picked at each label, by hand.
         using var _ = no_grad();
         var logp = nn.functional.log_softmax(model.Logits(model.Forward(batch.InputIds, Sdpa)), -1).reshape(16, -1);
@@ -148,7 +150,7 @@ public class TrainerTests
             first.TrainStep();
             first.SaveCheckpoint();
         }
-        using var optimizerFile = LongContext.Core.Weights.SafetensorsFile.Open(Path.Combine(outDir, "checkpoints", "step-000001", Trainer.OptimizerFileName));
+        using var optimizerFile = LongContext.Core.Weights.SafetensorsFile.Open(Path.Combine(outDir, "checkpoints", "step-000001", RunCheckpointer.OptimizerFileName));
         Assert.Contains("master.model.embed_tokens.weight", optimizerFile.Names);
         Assert.Equal(LongContext.Formats.Safetensors.SafetensorsDtype.F32, optimizerFile.GetInfo("master.model.embed_tokens.weight").Dtype);
 
@@ -174,7 +176,7 @@ public class TrainerTests
         using var trainer = new Trainer(model, data, Sdpa, Options(dir.Path, maxSteps: 5) with { SaveEvery = 2, KeepLast = 2 });
         var result = trainer.Run();
 
-        var root = Path.Combine(dir.Path, Trainer.CheckpointsFolder);
+        var root = Path.Combine(dir.Path, RunCheckpointer.CheckpointsFolder);
         Assert.Equal(["step-000004", "step-000005"], Directory.GetDirectories(root).Select(d => Path.GetFileName(d)).Order().ToArray());
         Assert.Equal(Path.Combine(root, "step-000005"), result.LastCheckpoint);
         var manifest = CheckpointStore.ReadManifest(result.LastCheckpoint!);
@@ -246,7 +248,7 @@ public class TrainerTests
         Assert.Equal("process_peak_working_set", m.MemoryKind);
         Assert.Equal([1, 2, 3], progress.Reports.Select(p => p.Step));
         Assert.Equal(TimeSpan.Zero, progress.Reports[^1].Eta);
-        var saved = JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(Path.Combine(dir.Path, Trainer.OptionsFileName)), TrainingOptions.JsonOptions);
+        var saved = JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(Path.Combine(dir.Path, RunCheckpointer.OptionsFileName)), TrainingOptions.JsonOptions);
         Assert.Equal(trainer.Options, saved);
         var png = File.ReadAllBytes(result.LossCurvePath!);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
@@ -288,10 +290,10 @@ public class TrainerTests
         using var model = NewModel();
         var calls = new List<long[]>();
         var inner = new CrossEntropyLoss();
-        var seam = new DelegateLossComputer((m, batch, backend) =>
+        var seam = new DelegateLossComputer((m, batch) =>
         {
             calls.Add(batch.InputIds.shape);
-            return inner.LossSum(m, batch, backend) * 0.0; // a loss with no gradient leaves the weights to decay only
+            return inner.LossSum(m, batch) * 0.0; // a loss with no gradient leaves the weights to decay only
         });
         using var trainer = new Trainer(model, new SyntheticDataSource(1, 8), Sdpa, Options(dir.Path, maxSteps: 2) with { GradientAccumulation = 3, WeightDecay = 0 }, loss: seam);
         var before = Snapshot(model);
@@ -309,7 +311,7 @@ public class TrainerTests
         using var dir = new TempDir();
         using var model = NewModel();
         var inner = new CrossEntropyLoss();
-        var nan = new DelegateLossComputer((m, batch, backend) => inner.LossSum(m, batch, backend) * double.NaN);
+        var nan = new DelegateLossComputer((m, batch) => inner.LossSum(m, batch) * double.NaN);
         using var trainer = new Trainer(model, new SyntheticDataSource(1, 8), Sdpa, Options(dir.Path, maxSteps: 2), loss: nan);
         var before = Snapshot(model);
         var e = Assert.Throws<LongContextException>(() => trainer.Run());

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
+using LongContext.Training.Optim;
 
 namespace LongContext.Tests.Training;
 

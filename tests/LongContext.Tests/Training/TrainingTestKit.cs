@@ -1,7 +1,7 @@
 using LongContext.Core.Model;
 using LongContext.Formats.Config;
 using LongContext.Training.Data;
-using LongContext.Training.Trainer;
+using LongContext.Training.Loop;
 using static TorchSharp.torch;
 
 namespace LongContext.Tests.Training;
