@@ -81,6 +81,25 @@ public abstract partial class ToolCallFormat
 
     static string? ContentOrNull(string text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
+    /// <summary>Every part as a call; null when any part is not one (then the output stays content).</summary>
+    static List<ParsedToolCall>? Calls(IEnumerable<JsonElement?> parts)
+    {
+        var calls = new List<ParsedToolCall>();
+        foreach (var part in parts)
+        {
+            if (part is not JsonElement e || Call(e) is not ParsedToolCall call) return null;
+            calls.Add(call);
+        }
+        return calls;
+    }
+
+    /// <summary>The trimmed output after an optional leading marker.</summary>
+    static string AfterMarker(string output, string marker)
+    {
+        var text = output.Trim();
+        return text.StartsWith(marker, StringComparison.Ordinal) ? text[marker.Length..].TrimStart() : text;
+    }
+
     sealed partial class HermesFormat : ToolCallFormat
     {
         public override string Name => "hermes";
@@ -90,16 +109,10 @@ public abstract partial class ToolCallFormat
         [GeneratedRegex(@"<tool_call>(.*?)(?:</tool_call>|\z)", RegexOptions.Singleline)]
         private static partial Regex Block();
 
-        public override ToolCallParse Parse(string output)
-        {
-            var calls = new List<ParsedToolCall>();
-            foreach (Match m in Block().Matches(output))
-            {
-                if (Json(m.Groups[1].Value.Trim()) is not JsonElement e || Call(e) is not ParsedToolCall call) return new ToolCallParse(output, []);
-                calls.Add(call);
-            }
-            return calls.Count == 0 ? new ToolCallParse(output, []) : new ToolCallParse(ContentOrNull(Block().Replace(output, "")), calls);
-        }
+        public override ToolCallParse Parse(string output) =>
+            Calls(Block().Matches(output).Select(m => Json(m.Groups[1].Value.Trim()))) is { Count: > 0 } calls
+                ? new ToolCallParse(ContentOrNull(Block().Replace(output, "")), calls)
+                : new ToolCallParse(output, []);
     }
 
     sealed class Llama3JsonFormat : ToolCallFormat
@@ -110,18 +123,11 @@ public abstract partial class ToolCallFormat
 
         public override ToolCallParse Parse(string output)
         {
-            var text = output.Trim();
-            if (text.StartsWith("<|python_tag|>", StringComparison.Ordinal)) text = text["<|python_tag|>".Length..].TrimStart();
+            var text = AfterMarker(output, "<|python_tag|>");
             if (!text.StartsWith('{')) return new ToolCallParse(output, []);
             // One object, or several joined by ';' (how Llama 3 writes parallel calls).
-            List<JsonElement?> parts = Json(text) is JsonElement whole ? [whole] : text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Json).ToList();
-            var calls = new List<ParsedToolCall>();
-            foreach (var part in parts)
-            {
-                if (part is not JsonElement e || Call(e) is not ParsedToolCall call) return new ToolCallParse(output, []);
-                calls.Add(call);
-            }
-            return new ToolCallParse(null, calls);
+            var parts = Json(text) is JsonElement whole ? [whole] : text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Json);
+            return Calls(parts) is { Count: > 0 } calls ? new ToolCallParse(null, calls) : new ToolCallParse(output, []);
         }
     }
 
@@ -133,16 +139,10 @@ public abstract partial class ToolCallFormat
 
         public override ToolCallParse Parse(string output)
         {
-            var text = output.Trim();
-            if (text.StartsWith("[TOOL_CALLS]", StringComparison.Ordinal)) text = text["[TOOL_CALLS]".Length..].TrimStart();
-            if (!text.StartsWith('[') || Json(text) is not { ValueKind: JsonValueKind.Array } array || array.GetArrayLength() == 0) return new ToolCallParse(output, []);
-            var calls = new List<ParsedToolCall>();
-            foreach (var e in array.EnumerateArray())
-            {
-                if (Call(e) is not ParsedToolCall call) return new ToolCallParse(output, []);
-                calls.Add(call);
-            }
-            return new ToolCallParse(null, calls);
+            var text = AfterMarker(output, "[TOOL_CALLS]");
+            return text.StartsWith('[') && Json(text) is { ValueKind: JsonValueKind.Array } array
+                && Calls(array.EnumerateArray().Select(e => (JsonElement?)e)) is { Count: > 0 } calls
+                ? new ToolCallParse(null, calls) : new ToolCallParse(output, []);
         }
     }
 }
