@@ -6,10 +6,10 @@ using LongContext.Core.Rope;
 using LongContext.Formats.Config;
 using LongContext.Formats;
 using LongContext.Training.Export;
-using LongContext.Training.Lora;
-using LongContext.Training.Plan;
 using LongContext.Training.Loop;
+using LongContext.Training.Lora;
 using LongContext.Training.Loss;
+using LongContext.Training.Plan;
 using LongContext.Training.Reports;
 using static TorchSharp.torch;
 
