@@ -15,7 +15,7 @@ namespace LongContext.Tests.Server;
 
 /// <summary>
 /// A model served with its Hermes-style (Qwen2.5) template, trained to call get_weather for a weather question and to
-/// answer from the tool's result (tests/fixtures/hf/models/tool_call_hermes).
+/// answer from the tool's result (tests/fixtures/tool_call_model).
 /// </summary>
 public sealed class ToolModelFixture : IAsyncLifetime
 {
@@ -26,7 +26,7 @@ public sealed class ToolModelFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Session = TinyModel.Open("tool_call_hermes");
+        Session = TinyModel.Open(TinyModel.ToolCaller);
         Scheduler = new GenerationScheduler(Session, new SchedulerOptions { MaxContext = 2048 });
         Server = OpenAiServer.Create(Scheduler, new ServerOptions { Port = 0 });
         await Server.StartAsync();
@@ -166,7 +166,7 @@ public sealed class ToolCallingTests(ToolModelFixture f) : IClassFixture<ToolMod
         Console.SetIn(new StringReader("What is the weather in Paris?\nsunny, 22 C\n\n"));
         try
         {
-            var (code, stdout, stderr) = await CliRun.Capture("chat", "--model", TinyModel.Dir("tool_call_hermes"), "--device", "cpu", "--tools", tools, "--temperature", "0");
+            var (code, stdout, stderr) = await CliRun.Capture("chat", "--model", TinyModel.Dir(TinyModel.ToolCaller), "--device", "cpu", "--tools", tools, "--temperature", "0");
             Assert.True(code == 0, stderr);
             Assert.Contains("tool call: get_weather({\"city\": \"Paris\"})", stdout);
             Assert.Contains("result of get_weather> ", stdout);
