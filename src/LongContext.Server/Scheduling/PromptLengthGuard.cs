@@ -73,7 +73,7 @@ public sealed class PromptLengthGuard
     {
         long longest = 1;
         for (int id = 0; id < tokenizer.VocabSize; id++)
-            longest = Math.Max(longest, Encoding.UTF8.GetByteCount(tokenizer.Decode([id])));
+            longest = Math.Max(longest, Encoding.UTF8.GetByteCount(tokenizer.Decode([id], skipSpecialTokens: false, cleanUpTokenizationSpaces: false)));
         foreach (var added in tokenizer.AddedTokens) longest = Math.Max(longest, Encoding.UTF8.GetByteCount(added.Content));
         return longest;
     }
