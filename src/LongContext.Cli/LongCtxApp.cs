@@ -34,6 +34,14 @@ public static class LongCtxApp
 
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, CancellationToken.None);
 
+    /// <summary>The process entry point: Ctrl+C / SIGTERM cancel the run cleanly (see <see cref="TerminationSignals"/>).</summary>
+    public static async Task<int> RunWithTerminationSignalsAsync(string[] args)
+    {
+        if (LaunchCommand.HandlesSignals(args)) return await RunAsync(args, CancellationToken.None);   // it forwards them to its ranks
+        using var signals = new TerminationSignals();
+        return await RunAsync(args, signals.Token);
+    }
+
     /// <summary>Runs with an external cancellation token (tests stop a run midway with it).</summary>
     public static async Task<int> RunAsync(string[] args, CancellationToken ct) => await RunAsync(args, ct, null, null);
 
@@ -44,9 +52,11 @@ public static class LongCtxApp
     public static async Task<int> RunAsync(string[] args, CancellationToken ct, InvocationConfiguration? io, EvalBackends? eval)
     {
         var root = BuildRoot(eval);
-        // `launch` handles its own signals (it forwards them to its ranks); it replaces the library's termination handling.
-        if (LaunchCommand.HandlesSignals(args))
-            io = new InvocationConfiguration { Output = io?.Output ?? Console.Out, Error = io?.Error ?? Console.Error, ProcessTerminationTimeout = null };
-        return await root.Parse(args).InvokeAsync(io, ct);
+        // No response files: a value such as `--prompt @notes` is text, not a file of arguments to splice in.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        // Cancellation comes only from `ct` (TerminationSignals) or the launcher's own handlers: System.CommandLine's
+        // would return from Main 2 s after Ctrl+C while a command is still inside libtorch, or orphan the ranks.
+        io = new InvocationConfiguration { Output = io?.Output ?? Console.Out, Error = io?.Error ?? Console.Error, ProcessTerminationTimeout = null };
+        return await parse.InvokeAsync(io, ct);
     }
 }

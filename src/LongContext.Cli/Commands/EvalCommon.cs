@@ -154,24 +154,15 @@ internal sealed class EvalCommon(EvalBackends backends)
         foreach (var r in store.Repairs) stderr.WriteLine($"note: {r}");
         var runner = new EvalRunner(setup.Backend!, store, manifest.ConfigHash, Math.Max(1, p.GetValue(Concurrency)));
         var console = json ? CliCommon.ConsoleOn(stderr) : CliCommon.ConsoleFor(p);
-        RunOutcome outcome = null!;
-        await console.Progress().AutoClear(false).HideCompleted(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask(title, maxValue: Math.Max(1, plans.Count));
-                var progress = new InlineProgress<RunProgress>(r =>
-                {
-                    lock (task)
-                    {
-                        task.MaxValue = Math.Max(1, r.Total - r.Skipped);
-                        task.Value = r.Done - r.Skipped;
-                        task.Description = r.Skipped > 0 ? $"{title} ({r.Skipped} resumed, {r.Failed} failed)" : $"{title} ({r.Failed} failed)";
-                    }
-                });
-                outcome = await runner.RunAsync(plans, progress, ct);
-                task.Value = task.MaxValue;
-            });
+        var outcome = await ProgressView.RunAsync(console, async tasks =>
+        {
+            var task = tasks.Add(title, Math.Max(1, plans.Count));
+            var progress = new InlineProgress<RunProgress>(r => task.Update(r.Done - r.Skipped, Math.Max(1, r.Total - r.Skipped),
+                r.Skipped > 0 ? $"{title} ({r.Skipped} resumed, {r.Failed} failed)" : $"{title} ({r.Failed} failed)"));
+            var result = await runner.RunAsync(plans, progress, ct);
+            task.Finish();
+            return result;
+        });
         var summary = RunReport.Write(outDir);
         summary["completed_now"] = outcome.Completed;
         summary["resumed"] = outcome.Skipped;
