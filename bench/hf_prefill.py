@@ -4,14 +4,19 @@
 Usage:
   python3 bench/hf_prefill.py --out docs/results/hf_prefill.json \
       [--lengths 8192,32768,65536,131072] [--decode-contexts 32768,131072] [--runs 3] [--warmup 1] \
-      [--decode-steps 64] [--cache dynamic|static] [--attn sdpa] [--layers N]
+      [--decode-steps 64] [--cache dynamic|static] [--decode-mode eager|compiled|both] [--static-probe 1048576]
+      [--attn sdpa] [--layers N]
 
 Prefill: batch 1, one forward over L random token ids with use_cache=False and logits_to_keep=1 (logits of the last
 token only), timed with CUDA events; --warmup untimed runs, then the median of --runs timed runs.
 Decode: prefill the context C into a KV cache (dynamic by default; --cache static tries StaticCache), then time
 --decode-steps greedy steps of one token each (argmax of the last logits fed back). Peak memory is
 torch.cuda.max_memory_allocated() over each measurement. Each length is independent: OOM or any error is recorded
-("OOM" / "error") and the next length runs. JSON goes to --out; a table is printed last.
+("OOM" / "error") and the next length runs. JSON goes to --out (rewritten after every measurement); a table is printed last.
+--decode-mode compiled: StaticCache and the one-token forward wrapped in torch.compile(mode="reduce-overhead") (CUDA
+graphs), the fastest transformers decode path; its compile steps run untimed first. --static-probe L allocates a bf16
+StaticCache of L tokens and records whether the card holds it (the quick way to show that 1M tokens of bf16 KV do not
+fit), before anything else runs.
 """
 
 from __future__ import annotations
@@ -82,6 +87,30 @@ def bench_prefill(model, vocab: int, length: int, runs: int, warmup: int, seed: 
     return res
 
 
+def static_probe(model, tokens: int) -> dict:
+    """Allocates a bf16 StaticCache of `tokens` positions: either it fits (bytes reported) or the OOM error is kept."""
+    import torch
+
+    kv_bytes = 2 * model.config.num_hidden_layers * model.config.num_key_value_heads * \
+        getattr(model.config, "head_dim", model.config.hidden_size // model.config.num_attention_heads) * 2 * tokens
+    res = {"tokens": tokens, "kv_cache_gib_needed": round(kv_bytes / 2**30, 1),
+           "weights_gib": round(torch.cuda.memory_allocated() / 2**30, 1),
+           "gpu_total_gib": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)}
+    try:
+        cache, _ = make_cache("static", model, tokens)
+        # Lazily initialised caches allocate on first use: touch every layer.
+        with torch.inference_mode():
+            forward_last_logits(model, torch.zeros((1, 1), dtype=torch.long, device="cuda"), past_key_values=cache,
+                                use_cache=True, cache_position=torch.tensor([0], device="cuda"))
+        torch.cuda.synchronize()
+        res.update({"status": "ok", "allocated_gib": round(torch.cuda.memory_allocated() / 2**30, 1)})
+        del cache
+    except Exception as e:  # noqa: BLE001
+        res.update({"status": "OOM" if hc.is_oom(e) else "error", "error": hc.error_text(e)})
+    hc.free_cuda()
+    return res
+
+
 def make_cache(kind: str, model, max_len: int):
     if kind == "dynamic":
         from transformers import DynamicCache
@@ -101,10 +130,12 @@ def make_cache(kind: str, model, max_len: int):
                            dtype=torch.bfloat16), "static"
 
 
-def bench_decode(model, vocab: int, context: int, steps: int, cache_kind: str, seed: int) -> dict:
+def bench_decode(model, vocab: int, context: int, steps: int, cache_kind: str, seed: int, mode: str = "eager") -> dict:
     import torch
 
-    res: dict = {"context": context, "steps": steps}
+    if mode == "compiled":
+        cache_kind = "static"   # torch.compile's CUDA graphs need fixed-shape caches
+    res: dict = {"context": context, "steps": steps, "mode": mode}
     g = torch.Generator(device="cuda").manual_seed(seed + 7 * context)
     ids = torch.randint(0, vocab, (1, context), device="cuda", generator=g)
     torch.cuda.reset_peak_memory_stats()
@@ -123,22 +154,28 @@ def bench_decode(model, vocab: int, context: int, steps: int, cache_kind: str, s
         cache = out.past_key_values
         nxt = out.logits[:, -1:].argmax(-1)
         del out
-        # two untimed steps (kernel selection / allocator warm-up)
+        forward = model.forward
+        if mode == "compiled":
+            forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=False)
+        # untimed steps: kernel selection / allocator warm-up, and for compiled the compile and graph capture
         cur = context
-        for _ in range(2):
-            o = model(input_ids=nxt, past_key_values=cache, use_cache=True,
-                      cache_position=torch.tensor([cur], device="cuda"))
+        t0 = time.perf_counter()
+        for _ in range(2 if mode == "eager" else 4):
+            o = forward(input_ids=nxt, past_key_values=cache, use_cache=True,
+                        cache_position=torch.tensor([cur], device="cuda"))
             cache = o.past_key_values
-            nxt = o.logits[:, -1:].argmax(-1)
+            nxt = o.logits[:, -1:].argmax(-1).clone()
             cur += 1
+        torch.cuda.synchronize()
+        res["warmup_s"] = round(time.perf_counter() - t0, 2)
         per_step = []
         state = {"cache": cache, "nxt": nxt, "cur": cur}
 
         def step():
-            o = model(input_ids=state["nxt"], past_key_values=state["cache"], use_cache=True,
-                      cache_position=torch.tensor([state["cur"]], device="cuda"))
+            o = forward(input_ids=state["nxt"], past_key_values=state["cache"], use_cache=True,
+                        cache_position=torch.tensor([state["cur"]], device="cuda"))
             state["cache"] = o.past_key_values
-            state["nxt"] = o.logits[:, -1:].argmax(-1)
+            state["nxt"] = o.logits[:, -1:].argmax(-1).clone()
             state["cur"] += 1
 
         for _ in range(steps):
@@ -165,6 +202,10 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--decode-steps", type=int, default=64)
     ap.add_argument("--cache", choices=["dynamic", "static"], default="dynamic")
+    ap.add_argument("--decode-mode", choices=["eager", "compiled", "both"], default="eager",
+                    help="eager: the plain loop; compiled: StaticCache + torch.compile(mode='reduce-overhead')")
+    ap.add_argument("--static-probe", type=int, default=0,
+                    help="first try to allocate a bf16 StaticCache of this many tokens and record the outcome")
     ap.add_argument("--attn", default="sdpa", help="attn_implementation (sdpa, eager, flash_attention_2, ...)")
     ap.add_argument("--layers", type=int, default=None, help="override num_hidden_layers (smoke tests)")
     ap.add_argument("--seed", type=int, default=1234)
@@ -213,10 +254,16 @@ def main() -> int:
             hc.write_json(args.out, result)
             print(f"  -> {r.get('status')} {r.get('tokens_per_s', '')} tok/s", flush=True)
 
+    if args.static_probe:
+        result["static_probe"] = static_probe(model, args.static_probe)
+        hc.write_json(args.out, result)
+        print(f"static cache of {args.static_probe} tokens: {result['static_probe']['status']}", flush=True)
+
     measure_each("prefill", "length", "L", hc.int_list(args.lengths),
                  lambda L: bench_prefill(model, vocab, L, args.runs, args.warmup, args.seed))
-    measure_each("decode", "context", "C", hc.int_list(args.decode_contexts),
-                 lambda C: bench_decode(model, vocab, C, args.decode_steps, args.cache, args.seed))
+    for mode in (["eager", "compiled"] if args.decode_mode == "both" else [args.decode_mode]):
+        measure_each("decode", "context", "C", hc.int_list(args.decode_contexts),
+                     lambda C, m=mode: bench_decode(model, vocab, C, args.decode_steps, args.cache, args.seed, m))
 
     hc.write_json(args.out, result)
     print("\n=== HF prefill/decode baseline (Llama-3-8B shape, bf16, batch 1) ===")
@@ -227,7 +274,7 @@ def main() -> int:
         print(f"{'prefill':8s} {r['length']:>8d} {r['status']:>7s} {str(r.get('tokens_per_s', '-')):>12s} "
               f"{str(r.get('median_ms', '-')):>11s} {str(r.get('peak_mem_gib', '-')):>9s}")
     for r in result["decode"]:
-        print(f"{'decode':8s} {r['context']:>8d} {r['status']:>7s} {str(r.get('tokens_per_s', '-')):>12s} "
+        print(f"{'decode ' + r.get('mode', 'eager')[:1]:8s} {r['context']:>8d} {r['status']:>7s} {str(r.get('tokens_per_s', '-')):>12s} "
               f"{str(r.get('median_step_ms', '-')):>11s} {str(r.get('peak_mem_gib', '-')):>9s}")
     return 0
 

@@ -3,7 +3,7 @@
 
 Usage:
   python3 bench/hf_train.py --out docs/results/hf_train.json [--lengths 16384,32768] [--steps 5] [--warmup 2] \
-      [--probe] [--probe-max 262144] [--no-checkpointing] [--attn sdpa] [--layers N]
+      [--probe] [--probe-max 262144] [--no-checkpointing | --checkpointing auto] [--attn sdpa] [--layers N]
 
 Setup: bf16 weights (no fp32 master copy), torch.optim.AdamW(fused=True, lr 1e-5), gradient checkpointing
 (use_reentrant=False), batch 1, labels = input ids (HF's causal LM loss over the full vocabulary). A step is
@@ -11,6 +11,8 @@ forward + backward + optimizer.step() + zero_grad(set_to_none=True), timed with 
 then the median of --steps timed steps; tokens/s = length / median step time. Peak memory is
 torch.cuda.max_memory_allocated() during the length's steps. OOM or an error at one length is recorded and the next
 length runs. --probe doubles the length after the last listed one until OOM (or --probe-max), one timed step each.
+--checkpointing auto gives each length transformers' best configuration that fits: without gradient checkpointing
+(faster) first, and only after an OOM with it; each run records which one it used.
 JSON goes to --out; a table is printed last.
 """
 
@@ -63,7 +65,26 @@ def train_steps(model, opt, vocab: int, length: int, steps: int, warmup: int, se
     return res
 
 
-def run_length(model, opt, vocab, L, steps, warmup, seed) -> dict:
+def set_checkpointing(model, on: bool) -> None:
+    if on:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_disable()
+
+
+def run_length(model, opt, vocab, L, steps, warmup, seed, auto: bool = False) -> dict:
+    if auto:
+        # transformers' best configuration that fits: no checkpointing first, checkpointing after an OOM.
+        set_checkpointing(model, False)
+        r = run_length(model, opt, vocab, L, steps, warmup, seed)
+        r["gradient_checkpointing"] = False
+        if r["status"] != "OOM":
+            return r
+        set_checkpointing(model, True)
+        r2 = run_length(model, opt, vocab, L, steps, warmup, seed)
+        r2["gradient_checkpointing"] = True
+        r2["without_checkpointing"] = r.get("error", "OOM")
+        return r2
     try:
         r = train_steps(model, opt, vocab, L, steps, warmup, seed)
     except Exception as e:  # noqa: BLE001
@@ -87,6 +108,8 @@ def main() -> int:
     ap.add_argument("--probe", action="store_true", help="after the listed lengths, double until OOM")
     ap.add_argument("--probe-max", type=int, default=262144)
     ap.add_argument("--no-checkpointing", action="store_true")
+    ap.add_argument("--checkpointing", choices=["on", "off", "auto"], default=None,
+                    help="on (default), off (= --no-checkpointing), or auto: off where it fits, on after an OOM")
     ap.add_argument("--attn", default="sdpa")
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--layers", type=int, default=None, help="override num_hidden_layers (smoke tests)")
@@ -113,7 +136,9 @@ def main() -> int:
         result["attn_implementation"] = hc.set_attn(model, args.attn)
         result["tied_embeddings"] = model.get_output_embeddings().weight is model.get_input_embeddings().weight
         model.train()
-        if not args.no_checkpointing:
+        mode = args.checkpointing or ("off" if args.no_checkpointing else "on")
+        result["checkpointing_mode"] = mode
+        if mode == "on":
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         result["gradient_checkpointing"] = bool(getattr(model, "is_gradient_checkpointing", not args.no_checkpointing))
         opt = torch.optim.AdamW(model.parameters(), lr=args.lr, fused=True)
@@ -130,7 +155,7 @@ def main() -> int:
     lengths = hc.int_list(args.lengths)
     for L in lengths:
         print(f"train L={L} ...", flush=True)
-        r = run_length(model, opt, vocab, L, args.steps, args.warmup, args.seed)
+        r = run_length(model, opt, vocab, L, args.steps, args.warmup, args.seed, auto=mode == "auto")
         result["runs"].append(r)
         hc.write_json(args.out, result)
         print(f"  -> {r['status']} {r.get('tokens_per_s', '')} tok/s", flush=True)
@@ -138,7 +163,7 @@ def main() -> int:
         L = lengths[-1] * 2
         while L <= args.probe_max:
             print(f"probe L={L} ...", flush=True)
-            r = run_length(model, opt, vocab, L, 1, 0, args.seed)
+            r = run_length(model, opt, vocab, L, 1, 0, args.seed, auto=mode == "auto")
             r["probe"] = True
             result["runs"].append(r)
             hc.write_json(args.out, result)

@@ -75,6 +75,7 @@ public sealed class EngineLocalGenerator : ILocalGenerator, IDisposable
     public static void Register(string device = "auto")
     {
         EvalBackends.LocalFactory = dir => new EngineLocalGenerator(EngineSession.Open(dir, device));
+        EvalBackends.LossScorerFactory = dir => new EngineTokenLossScorer(EngineSession.Open(dir, device));
         EvalBackends.TokenizerFactory = dir => HfTokenizer.Load(dir);
         EvalBackends.ChatTemplateFactory = dir =>
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LongContext.Core.Inference;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Server.Scheduling;
 using LongContext.Training.Plan;
 using Spectre.Console;
@@ -27,9 +28,10 @@ public static class BenchServeCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens generated per request", DefaultValueFactory = _ => 64 };
         var followUp = new Option<int>("--follow-up") { Description = "New tokens appended for the prefix-cache request", DefaultValueFactory = _ => 64 };
         var chunk = new Option<int>("--prefill-chunk") { DefaultValueFactory = _ => 16384 };
+        var output = BenchCommand.OutOption();
         var device = EngineOptions.Device();
-        var command = new Command("serve", "Time to first token and decode tokens/s through the serving scheduler (random weights): cold prompt, then a follow-up that reuses its KV cache.");
-        foreach (var o in new Option[] { preset, tokenizer, contexts, maxTokens, followUp, chunk, device }) command.Options.Add(o);
+        var command = new Command("serve", "Time to first token and decode tokens/s through the serving scheduler (random weights): cold prompt, then a follow-up that reuses its KV cache. Each finished request is one JSON line (--json, --out).");
+        foreach (var o in new Option[] { preset, tokenizer, contexts, maxTokens, followUp, chunk, output, device }) command.Options.Add(o);
         command.SetHandler(async (parse, ct) =>
         {
             var config = ModelPresets.Get(parse.GetValue(preset)!);
@@ -43,6 +45,8 @@ public static class BenchServeCommand
                 PrefillChunk = parse.GetValue(chunk),
             });
             bool json = parse.GetValue(CliCommon.Json);
+            using var output_ = new BenchOutput(json, parse.GetValue(output));
+            bool warmingUp = true;
             var results = new List<Measurement>();
             var random = new Random(1234);
             // Random ids from the tokenizer's range keep the output decodable; the model ignores what they mean.
@@ -54,7 +58,8 @@ public static class BenchServeCommand
                 var s = output.Summary;
                 var m = new Measurement(context, kind, s.PromptTokens, s.CachedPromptTokens, s.QueueSeconds + s.PrefillSeconds, s.CompletionTokens, s.TokensPerSecond);
                 results.Add(m);
-                if (!json) Console.Error.WriteLine($"{context} {kind}: TTFT {m.TimeToFirstTokenSeconds:F3} s, {m.CompletionTokens} tokens at {m.DecodeTokensPerSecond:F1} tok/s");
+                if (!warmingUp) output_.Item("serve", m);
+                BenchOutput.Progress($"{context} {kind}: TTFT {m.TimeToFirstTokenSeconds:F3} s, {m.CompletionTokens} tokens at {m.DecodeTokensPerSecond:F1} tok/s");
             }
             // Short cold and prefix-cached requests first: kernel selection (cuDNN builds a plan per new attention
             // shape), graph capture and allocator warm-up stay out of the measurements.
@@ -62,6 +67,7 @@ public static class BenchServeCommand
             await Send(0, "warm-up", warm);
             await Send(0, "warm-up", warm.Concat(Enumerable.Range(0, extra).Select(_ => random.Next(vocab))).ToArray());
             results.Clear();
+            warmingUp = false;
             foreach (var context in lengths)
             {
                 var prompt = Enumerable.Range(0, context).Select(_ => random.Next(vocab)).ToArray();
@@ -69,8 +75,8 @@ public static class BenchServeCommand
                 await Send(context, "prefix-cached", prompt.Concat(Enumerable.Range(0, extra).Select(_ => random.Next(vocab))).ToArray());
             }
             var report = new Report(parse.GetValue(preset)!, session.Model.Device.ToString(), results);
-            if (json) CliCommon.WriteJson(report);
-            else
+            output_.Summary(report);
+            if (!json)
             {
                 var t = new Table().AddColumns("Context", "Request", "Prompt", "Cached", "TTFT s", "Tokens", "Decode tok/s");
                 foreach (var m in results)

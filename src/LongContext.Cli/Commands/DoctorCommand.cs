@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using LongContext.Core.Attention;
 using LongContext.Core.Native;
 using LongContext.Core.Runtime;
+using LongContext.Parallel.Distributed.Rendezvous;
+using LongContext.Parallel.Launch;
 using LongContext.Parallel.Nccl;
 using Spectre.Console;
 using TorchSharp;
@@ -20,11 +22,12 @@ public static class DoctorCommand
         string DotnetVersion, string Os, string TorchSharpVersion, string LibtorchKind, string? LibtorchDirectory,
         string LibtorchSource, string? LibtorchVersion, bool CudaAvailable, bool CudnnAvailable, int CudaDeviceCount,
         IReadOnlyList<DeviceReport> Devices, bool NativeAddon, string NativeAddonStatus, IReadOnlyList<FeatureReport> NativeFeatures,
-        bool Nccl, string NcclStatus, string? NcclVersion, string? CudaAllocConf);
+        bool Nccl, string NcclStatus, string? NcclVersion, string? CudaAllocConf,
+        int DriverGpuCount, string? GpuTopology, IReadOnlyList<string> Multicast);
 
     public static Command Create()
     {
-        var cmd = new Command("doctor", "Report .NET/TorchSharp/libtorch versions, CUDA devices, the native add-on and NCCL.");
+        var cmd = new Command("doctor", "Report .NET/TorchSharp/libtorch versions, CUDA devices, the native add-on, NCCL, GPU topology and the multicast switches.");
         cmd.SetHandler((parse, _) =>
         {
             var report = Collect();
@@ -54,7 +57,8 @@ public static class DoctorCommand
             typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "?",
             loc.Kind, loc.Directory, loc.Source, LibtorchVersion(loc), cuda, cuda && torch.cuda.is_cudnn_available(), count, devices,
             NativeAddon.IsAvailable, NativeAddon.Status, cuda ? ProbeFeatures() : [],
-            NcclLibrary.IsAvailable, NcclLibrary.Status, NcclLibrary.Version(), CudaAllocatorDefaults.Current());
+            NcclLibrary.IsAvailable, NcclLibrary.Status, NcclLibrary.Version(), CudaAllocatorDefaults.Current(),
+            NvidiaGpus.Count(), NvidiaGpus.Topology(), [.. MulticastDefaults.Describe()]);
     }
 
     static string? LibtorchVersion(LibTorchLocation loc)
@@ -150,6 +154,9 @@ public static class DoctorCommand
         foreach (var f in r.NativeFeatures)
             t.AddRow($"  {f.Name}", (f.Works ? "[green]ok[/] " : "[red]fails[/] ") + Markup.Escape(f.Detail));
         t.AddRow("NCCL", (r.Nccl ? $"[green]{r.NcclVersion}[/] " : "[yellow]absent[/] ") + Markup.Escape(r.NcclStatus));
+        t.AddRow("GPUs (driver)", r.DriverGpuCount > 0 ? $"{r.DriverGpuCount} (NVML; `longctx launch` gives each rank one)" : "none found (no NVIDIA driver / NVML)");
+        if (r.GpuTopology is not null) t.AddRow("GPU topology", Markup.Escape(r.GpuTopology));
+        t.AddRow("multicast (NVLS)", Markup.Escape(string.Join("; ", r.Multicast)));
         t.AddRow("CUDA allocator", Markup.Escape(r.CudaAllocConf ?? "(libtorch defaults)"));
         console.Write(t);
     }

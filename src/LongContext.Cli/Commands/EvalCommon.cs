@@ -61,9 +61,36 @@ internal sealed class EvalCommon
             if (!backendOptional) throw new EvalException("Give --model DIR or --endpoint URL.");
             return (null, new PromptMeasurer(tokenizer, template ?? ChatTemplates.Base, mode == EndpointMode.Chat ? PrefixPlacement.UserMessageEnd : PrefixPlacement.AssistantTurn), tokDir);
         }
+        var http = HttpBackend(p, endpoint, mode, template);
+        // In chat mode the server applies the model's template; without one here, lengths are measured on the bare text.
+        return (http, new PromptMeasurer(tokenizer, template ?? ChatTemplates.Base, http.PrefixPlacement), tokDir);
+    }
+
+    /// <summary>
+    /// The backend for raw completion prompts (base-model tests such as passkey): the model in-process, or the
+    /// endpoint's /v1/completions; no chat template either way (--mode and --chat-template do not apply).
+    /// </summary>
+    public (IGenerationBackend Backend, PromptMeasurer Measurer, string TokenizerId) CreateCompletion(ParseResult p)
+    {
+        var model = p.GetValue(Model);
+        var endpoint = p.GetValue(Endpoint);
+        if (model is not null && endpoint is not null) throw new EvalException("Give either --model DIR or --endpoint URL, not both.");
+        if (model is not null)
+        {
+            var gen = EvalBackends.LocalFactory(model);
+            return (new LocalBackend(gen), new PromptMeasurer(gen.Tokenizer, ChatTemplates.Base, PrefixPlacement.AssistantTurn), gen.ModelId);
+        }
+        if (endpoint is null) throw new EvalException("Give --model DIR (in-process) or --endpoint URL with --tokenizer DIR.");
+        var tokDir = p.GetValue(Tokenizer) ?? throw new EvalException("--endpoint needs --tokenizer DIR (the folder with the model's tokenizer.json): prompts are sized with the evaluated model's tokenizer.");
+        var tokenizer = EvalBackends.TokenizerFactory(tokDir);
+        return (HttpBackend(p, endpoint, EndpointMode.Completions, ChatTemplates.Base), new PromptMeasurer(tokenizer, ChatTemplates.Base, PrefixPlacement.AssistantTurn), tokDir);
+    }
+
+    private OpenAiHttpBackend HttpBackend(ParseResult p, string endpoint, EndpointMode mode, IChatTemplate? template)
+    {
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
             throw new EvalException($"--endpoint {endpoint}: not an http(s) URL; e.g. http://localhost:8000/v1.");
-        var http = new OpenAiHttpBackend(new OpenAiHttpOptions
+        return new OpenAiHttpBackend(new OpenAiHttpOptions
         {
             BaseUrl = uri,
             ApiKey = p.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
@@ -74,8 +101,6 @@ internal sealed class EvalCommon
             MaxRetries = p.GetValue(Retries),
             AttemptTimeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
         });
-        // In chat mode the server applies the model's template; without one here, lengths are measured on the bare text.
-        return (http, new PromptMeasurer(tokenizer, template ?? ChatTemplates.Base, http.PrefixPlacement), tokDir);
     }
 
     /// <summary>Writes the manifest, runs the plans with a progress bar, writes the report and prints the summary.</summary>
@@ -124,10 +149,4 @@ internal sealed class EvalCommon
         }
         return 0;
     }
-}
-
-/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder updates).</summary>
-internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

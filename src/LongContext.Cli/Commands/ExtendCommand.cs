@@ -3,6 +3,7 @@ using System.Globalization;
 using LongContext.Core.Inference;
 using LongContext.Core.Runtime;
 using LongContext.Eval.Engine;
+using LongContext.Formats;
 using LongContext.Training.Lora;
 using LongContext.Training.Plan;
 using LongContext.Training.Recipes;

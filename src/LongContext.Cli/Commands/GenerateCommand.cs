@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LongContext.Formats;
 using System.Diagnostics;
 using LongContext.Core.Inference;
 
@@ -16,7 +17,7 @@ public static class GenerateCommand
         var dtype = EngineOptions.Dtype();
         var kvCache = EngineOptions.KvCache();
         var prompt = new Option<string?>("--prompt") { Description = "Prompt text" };
-        var promptFile = new Option<string?>("--prompt-file") { Description = "Read the prompt from a file" };
+        var promptFile = new Option<string?>("--prompt-file") { Description = "Read the prompt from a UTF-8 file, byte-exact (a leading BOM stays U+FEFF, as HF keeps it)" };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user message with the model's chat template" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
         var greedy = new Option<bool>("--greedy") { Description = "Argmax decoding (same as --temperature 0)" };
@@ -30,7 +31,7 @@ public static class GenerateCommand
         foreach (var o in new Option[] { model, device, dtype, kvCache, prompt, promptFile, chat, maxNew, greedy, temperature, topK, topP, seed, stop, chunk }) cmd.Options.Add(o);
         cmd.SetHandler((parse, ct) =>
         {
-            var text = parse.GetValue(prompt) ?? (parse.GetValue(promptFile) is string f ? File.ReadAllText(f) : null)
+            var text = parse.GetValue(prompt) ?? (parse.GetValue(promptFile) is string f ? Utf8Text.ReadFile(f, $"--prompt-file {f}") : null)
                 ?? throw new ConfigException("give --prompt TEXT or --prompt-file FILE");
             using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             var ids = parse.GetValue(chat)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LongContext.Formats;
 using LongContext.Core.Inference;
 using Spectre.Console;
 
@@ -14,7 +15,7 @@ public static class PerplexityCommand
         var model = EngineOptions.Model();
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
-        var textFile = new Option<string>("--text-file") { Description = "UTF-8 text to score", Required = true };
+        var textFile = new Option<string>("--text-file") { Description = "UTF-8 text to score, read byte-exact (a leading BOM stays U+FEFF)", Required = true };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Score only the first N tokens" };
         var chunk = new Option<int>("--chunk") { Description = "Tokens per forward (KV-cached between chunks)", DefaultValueFactory = _ => 4096 };
         var cmd = new Command("perplexity", "Perplexity of a model on a text file, computed in chunks (never [n, vocab] logits at once).");
@@ -22,9 +23,9 @@ public static class PerplexityCommand
         cmd.SetHandler((parse, ct) =>
         {
             var path = parse.GetValue(textFile)!;
-            if (!File.Exists(path)) throw new ConfigException($"--text-file {path}: no such file");
+            string text = Utf8Text.ReadFile(path, $"--text-file {path}");
             using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
-            var ids = session.Tokenizer.Encode(File.ReadAllText(path)).ToList();
+            var ids = session.Tokenizer.Encode(text).ToList();
             if (parse.GetValue(maxTokens) is int n && n < ids.Count) ids = ids.Take(n).ToList();
             var r = Perplexity.Compute(session.Model, ids, session.Backend, parse.GetValue(chunk), ct: ct);
             var result = new Result(r.TokenCount, r.MeanNll, r.Perplexity);

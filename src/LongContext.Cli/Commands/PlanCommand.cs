@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Plan;
 using Spectre.Console;
 

@@ -19,13 +19,22 @@ public static class QuickstartCommand
         var theta = new Option<string>("--theta") { Description = "θ rule for the extension: scaling-law (critical base) or ntk", DefaultValueFactory = _ => "scaling-law" };
         var seed = new Option<int?>("--seed") { Description = "Seed of the model initialisation and the training data" };
         var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "cpu: the embedded toy (or, with --data, the code recipe at prototype scale); cuda: the 64× code recipe (1K → 4K → 16K → 64K) on one GPU", DefaultValueFactory = _ => "cpu" };
+        var data = new Option<string?>("--data") { Description = "Code recipe: a folder of source files (default with --device cuda: Python's site-packages)" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Code recipe: a folder with tokenizer.json to use instead of training one" };
+        var budget = new Option<string?>("--time-budget") { Description = "Code recipe: wall-clock budget of the whole command, e.g. 540s or 9m (evaluation grids shrink first)" };
+        var scale = new Option<string?>("--scale") { Description = "Code recipe preset: gpu (1K → 64K), cpu (128 → 2K prototype), tiny (seconds; checks the machinery)" };
 
-        var command = new Command("quickstart", "Run the whole long-context recipe on a tiny model in minutes on a CPU: pretrain short, show NIAH failing beyond, raise θ, train long, show NIAH passing; writes report.md with heatmaps.");
-        foreach (var option in new Option[] { output, fast, pretrainSteps, extendSteps, extendBatch, extendLr, theta, seed, threads })
+        var command = new Command("quickstart", "Run the whole long-context recipe: on a CPU a tiny model in minutes (pretrain short, NIAH fails beyond, raise θ, train long, NIAH passes); with --device cuda the 64× code recipe on one GPU in ten minutes (own tokenizer, 1K → 64K, baselines, passkey/perplexity/RULER); writes report.md with heatmaps.");
+        foreach (var option in new Option[] { output, fast, pretrainSteps, extendSteps, extendBatch, extendLr, theta, seed, threads, device, data, tokenizer, budget, scale })
             command.Options.Add(option);
 
-        command.SetHandler((parse, ct) =>
+        command.SetHandler(async (parse, ct) =>
         {
+            var dev = parse.GetValue(device)!.Trim().ToLowerInvariant();
+            if (dev.StartsWith("cuda", StringComparison.Ordinal) || parse.GetValue(data) is not null || parse.GetValue(scale) is not null)
+                return await CodeRecipeCommand.RunAsync(dev, parse.GetValue(data), parse.GetValue(tokenizer), parse.GetValue(budget), parse.GetValue(scale),
+                    parse.GetResult(output) is null ? null : parse.GetValue(output), parse.GetValue(seed), parse.GetValue(CliCommon.Json), ct);
             var o = parse.GetValue(fast) ? QuickstartOptions.Fast : QuickstartOptions.Default;
             o = o with
             {

@@ -11,12 +11,12 @@ public static class SelfTestCommand
     public sealed record Report(string Device, bool Passed, IReadOnlyList<SelfTestCheck> Checks);
 
     /// <summary>Checks contributed by other parts of the engine (model forward, ...).</summary>
-    public static readonly List<Func<TorchSharp.torch.Device, IEnumerable<SelfTestCheck>>> ExtraChecks = [Training.Diagnostics.TrainingSelfTest.Checks];
+    public static readonly List<Func<TorchSharp.torch.Device, IEnumerable<SelfTestCheck>>> ExtraChecks = [Training.Diagnostics.TrainingSelfTest.Checks, Training.Diagnostics.TrainingSelfTest.DocumentMaskChecks];
 
     public static Command Create()
     {
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
-        var cmd = new Command("selftest", "Run numerical self-checks: add-on attention and its backward vs the fallback, the model in bf16 vs fp32, graph decode vs eager steps, fused vs element-wise AdamW (bf16/fp32 tolerances).");
+        var cmd = new Command("selftest", "Run numerical self-checks: add-on attention and its backward vs the fallback, packed-document attention and training vs documents run alone, the model in bf16 vs fp32, graph decode vs eager steps, fused vs element-wise AdamW (bf16/fp32 tolerances).");
         cmd.Options.Add(device);
         cmd.SetHandler((parse, _) =>
         {
@@ -28,6 +28,7 @@ public static class SelfTestCommand
             return report.Passed ? 0 : 1;
         });
         cmd.Subcommands.Add(SelfTestDistCommand.Create());
+        cmd.Subcommands.Add(SelfTestRingCommand.Create());
         return cmd;
     }
 

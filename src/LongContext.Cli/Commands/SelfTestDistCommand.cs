@@ -37,10 +37,11 @@ public static class SelfTestDistCommand
             var t = TimeSpan.FromSeconds(parse.GetValue(timeout));
             string deviceSpec = parse.GetValue(device)!;
             bool json = parse.GetValue(CliCommon.Json);
-            if (Environment.GetEnvironmentVariable("WORLD_SIZE") is not null)
+            if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("WORLD_SIZE")))
                 return AsRank(deviceSpec, t, parse.GetValue(simulate), parse.GetValue(failureRank), json);
             int n = parse.GetValue(worldSize);
             if (n < 1) throw new DistributedException($"--world-size {n}: at least one rank.");
+            if (parse.GetValue(simulate) is not null && n < 2) throw new DistributedException("--simulate-failure needs --world-size 2 or more: the other ranks must detect the failure.");
             if (parse.GetValue(threads))
             {
                 var dev = TorchRuntime.ResolveDevice(deviceSpec);
@@ -56,6 +57,7 @@ public static class SelfTestDistCommand
     {
         var dev = TorchRuntime.ResolveDevice(deviceSpec);
         using var ctx = DistributedContext.Initialize(dev, new DistributedOptions(Timeout: timeout));
+
         var world = ctx.World;
         if (simulate is not null) DistributedSelfTest.SimulateFailure(world, simulate, failureRank < 0 ? world.Size - 1 : failureRank);
         // NCCL results are compared with a CPU group over the same ranks: TCP through the same store, or in-process at size 1.

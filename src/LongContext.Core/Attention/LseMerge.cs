@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace LongContext.Core.Attention;
 
 /// <summary>Combines two attention results over disjoint key sets into the result over their union (computed in fp32).</summary>

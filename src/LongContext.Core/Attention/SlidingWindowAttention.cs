@@ -48,7 +48,7 @@ public static class SlidingWindowAttention
         long kept = s - start;
         // The last query (at S − 1) needs no cut when it reaches the first kept key; earlier queries then reach it too.
         if (l == 1 || kept <= window) return backend.Attend(q, k, v, causal: true, scale).MoveToOuterDisposeScope();
-        return Masked(q, k, v, Mask(l, kept, window, q.device), scale).MoveToOuterDisposeScope();
+        return SdpaAttentionBackend.Run(q, k, v, scale, mask: Mask(l, kept, window, q.device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -60,20 +60,5 @@ public static class SlidingWindowAttention
         var rows = arange(s - l, s, device: device).unsqueeze(1);
         var cols = arange(s, device: device).unsqueeze(0);
         return (cols <= rows).logical_and(cols > rows - window).MoveToOuterDisposeScope();
-    }
-
-    static Tensor Masked(Tensor q, Tensor k, Tensor v, Tensor mask, double scale)
-    {
-        using var scope = NewDisposeScope();
-        long groups = q.shape[1] / k.shape[1];
-        if (groups > 1)
-        {
-            k = k.repeat_interleave(groups, dim: 1);
-            v = v.repeat_interleave(groups, dim: 1);
-        }
-        // TorchSharp's SDPA has no scale argument and scales by 1/sqrt(D): pre-scale q for any other scale.
-        double defaultScale = 1.0 / Math.Sqrt(q.shape[3]);
-        if (Math.Abs(scale - defaultScale) > 1e-12 * defaultScale) q = q * (scale / defaultScale);
-        return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask).MoveToOuterDisposeScope();
     }
 }

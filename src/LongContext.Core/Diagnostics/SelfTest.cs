@@ -20,9 +20,11 @@ public static class SelfTest
     {
         var checks = new List<SelfTestCheck>();
         checks.AddRange(Guard("attention", () => AttentionChecks(device)));
+        checks.AddRange(Guard("attention.documents", () => DocumentAttentionChecks(device)));
         if (device.type == DeviceType.CUDA) checks.AddRange(Guard("cuda-runtime", () => CudaRuntimeChecks(device)));
         if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel", () => DecodeKernelChecks(device)));
         checks.AddRange(Guard("model", () => ModelChecks(device)));
+        checks.AddRange(Guard("kv-fp8", () => Fp8KvCacheChecks(device)));
         foreach (var more in extra ?? []) checks.AddRange(Guard("extra", () => more(device)));
         return checks;
     }
@@ -82,6 +84,44 @@ public static class SelfTest
         }
     }
 
+    /// <summary>
+    /// Packed-document attention (block-diagonal causal, one causal kernel call per document segment) and its backward
+    /// against explicit masked softmax attention in float64 on the CPU: two rows with different documents (a one-token
+    /// document among them), GQA 4:1.
+    /// </summary>
+    internal static IEnumerable<SelfTestCheck> DocumentAttentionChecks(Device device)
+    {
+        bool cuda = device.type == DeviceType.CUDA;
+        var documents = new DocumentSegments([[0, 100, 260, 261, 400], [0, 300]], 512);
+        foreach (var dtype in cuda ? new[] { ScalarType.BFloat16, ScalarType.Float32 } : new[] { ScalarType.Float32 })
+        {
+            using var scope = NewDisposeScope();
+            var gen = new Generator(4321);
+            Tensor Draw(long h) => randn(new long[] { 2, h, 512, 64 }, generator: gen).to(dtype).to(device);
+            var (q, k, v, dout) = (Draw(8), Draw(2), Draw(2), Draw(8));
+            string tag = dtype == ScalarType.BFloat16 ? "bf16" : "fp32";
+            double tol = dtype == ScalarType.BFloat16 ? Bf16Tolerance : Fp32Tolerance;
+
+            // Reference: the same (already rounded) inputs, every score computed, other documents and the future masked.
+            var (qr, kr, vr) = (q.to(ScalarType.Float64).cpu().requires_grad_(), k.to(ScalarType.Float64).cpu().requires_grad_(), v.to(ScalarType.Float64).cpu().requires_grad_());
+            var ids = documents.DocumentIds(CPU);
+            var blocked = ids.unsqueeze(2).ne(ids.unsqueeze(1)).logical_or(arange(512).unsqueeze(0) > arange(512).unsqueeze(1)).unsqueeze(1);
+            var scores = matmul(qr, kr.repeat_interleave(4, dim: 1).transpose(-2, -1)).div(8.0).masked_fill(blocked, double.NegativeInfinity);
+            var expected = matmul(scores.softmax(-1), vr.repeat_interleave(4, dim: 1));
+            var expectedLse = scores.logsumexp(-1);
+            (expected * dout.to(ScalarType.Float64).cpu()).sum().backward();
+
+            var got = DocumentAttention.Forward(q, k, v, documents);
+            string kernel = FusedAttention.UsesNative(q) ? FusedAttention.LastKernel : "math";
+            var (dq, dk, dv) = DocumentAttention.Backward(dout, q, k, v, got.Output, got.Lse, documents);
+            string detail = $"2 rows, documents [0,100,260,261,400] and [0,300] of 512, GQA 8:2, one causal {kernel} call per segment";
+            yield return Check($"attention.documents.forward[{tag}]", RelErr(got.Output, expected), tol, detail);
+            yield return Check($"attention.documents.lse[{tag}]", RelErr(got.Lse, expectedLse), tol, detail);
+            double gradErr = new[] { RelErr(dq, qr.grad!), RelErr(dk, kr.grad!), RelErr(dv, vr.grad!) }.Max();
+            yield return Check($"attention.documents.backward[{tag}]", gradErr, tol, "max of dq/dk/dv; " + detail);
+        }
+    }
+
     static IEnumerable<SelfTestCheck> CudaRuntimeChecks(Device device)
     {
         if (!NativeAddon.IsAvailable)
@@ -121,27 +161,39 @@ public static class SelfTest
             $"reserved {stats.Reserved >> 20} → {after.Reserved >> 20} MiB");
     }
 
+    /// <summary>The checks' model: a 4-layer GQA Llama with fixed random weights (seed 7, std 0.05).</summary>
+    static readonly ModelConfig FixtureConfig = new()
+    {
+        ModelType = "llama", VocabSize = 512, HiddenSize = 256, IntermediateSize = 512, NumHiddenLayers = 4,
+        NumAttentionHeads = 8, NumKeyValueHeads = 2, HeadDim = 32, MaxPositionEmbeddings = 4096,
+        Rope = new RopeParameters { RopeTheta = 500_000 },
+    };
+
+    /// <summary>The fixture model on the device (bf16 on CUDA) and its fp32 CPU reference, same weights.</summary>
+    static (Model.LlamaForCausalLM Reference, Model.LlamaForCausalLM Model) FixtureModels(Device device, ScalarType dtype)
+    {
+        var reference = Model.ModelLoader.CreateRandom(FixtureConfig, CPU, ScalarType.Float32, seed: 7, std: 0.05);
+        var model = Model.ModelLoader.Create(FixtureConfig, device, dtype);
+        using (no_grad())
+        {
+            var src = reference.NamedTensors();
+            foreach (var (name, p) in model.NamedTensors()) p.copy_(src[name]);
+        }
+        return (reference, model);
+    }
+
     /// <summary>
     /// A small random Llama (GQA, 4 layers) run on the device (bf16 on CUDA) against the same weights in fp32 on
     /// the CPU: last-position logits and hidden states, through the device's default attention backend.
     /// </summary>
     static IEnumerable<SelfTestCheck> ModelChecks(Device device)
     {
-        var config = new ModelConfig
-        {
-            ModelType = "llama", VocabSize = 512, HiddenSize = 256, IntermediateSize = 512, NumHiddenLayers = 4,
-            NumAttentionHeads = 8, NumKeyValueHeads = 2, HeadDim = 32, MaxPositionEmbeddings = 4096,
-            Rope = new RopeParameters { RopeTheta = 500_000 },
-        };
+        var config = FixtureConfig;
         bool cuda = device.type == DeviceType.CUDA;
         var dtype = cuda ? ScalarType.BFloat16 : ScalarType.Float32;
-        using var reference = Model.ModelLoader.CreateRandom(config, CPU, ScalarType.Float32, seed: 7, std: 0.05);
-        using var model = Model.ModelLoader.Create(config, device, dtype);
-        using (no_grad())
-        {
-            var src = reference.NamedTensors();
-            foreach (var (name, p) in model.NamedTensors()) p.copy_(src[name]);
-        }
+        var (reference, model) = FixtureModels(device, dtype);
+        using var _r = reference;
+        using var _m = model;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var ids = randint(0, config.VocabSize, new long[] { 1, 300 }, generator: new Generator(99));
@@ -176,6 +228,45 @@ public static class SelfTest
         }
         yield return Check($"decode.{(graphs ? "cuda-graph" : "device-position")}[vs eager steps]", worst, cuda ? Bf16Tolerance : Fp32Tolerance,
             $"16 steps after 280 tokens, {decoder.GraphsCaptured} graph(s) captured; worst step");
+    }
+
+    /// <summary>Tolerance of FP8-cache logits against the model-dtype cache: E4M3 keeps 3 mantissa bits (≤ 1/16 per value).</summary>
+    public const double Fp8KvTolerance = 0.1;
+
+    /// <summary>
+    /// The FP8 E4M3 KV cache against the model-dtype cache (bf16 on CUDA) on the same device and weights: logits of a
+    /// 300-token prompt prefilled in 3 chunks (later chunks attend over decoded FP8 history), then 16 eager decode steps.
+    /// </summary>
+    public static IEnumerable<SelfTestCheck> Fp8KvCacheChecks(Device device)
+    {
+        bool cuda = device.type == DeviceType.CUDA;
+        var dtype = cuda ? ScalarType.BFloat16 : ScalarType.Float32;
+        var (reference, model) = FixtureModels(device, dtype);
+        using var _r = reference;
+        using var _m = model;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var backend = Inference.EngineSession.DefaultBackend(device);
+        var ids = randint(0, FixtureConfig.VocabSize, new long[] { 1, 316 }, generator: new Generator(99)).to(device);
+        using var plain = new Inference.KvCache(FixtureConfig, 1, 320, dtype, device);
+        using var fp8 = new Inference.KvCache(FixtureConfig, 1, 320, dtype, device, Inference.KvCacheStorage.Fp8E4M3);
+        Tensor Prefill(Inference.KvCache cache) => model.Logits(cat(new[] { (0, 128), (128, 128), (256, 44) }
+            .Select(c => model.Forward(ids.narrow(1, c.Item1, c.Item2), backend, cache)[0]).ToArray(), 0));
+        var expected = Prefill(plain);
+        var got = Prefill(fp8);
+        yield return Check($"kv-fp8.prefill-logits[{(cuda ? "bf16" : "fp32")} {backend.Name}, fp8 cache vs {(cuda ? "bf16" : "fp32")} cache]", RelErr(got, expected),
+            Fp8KvTolerance, "4-layer GQA Llama, 300 tokens prefilled in 3 chunks");
+        yield return Check("kv-fp8.prefill-argmax-agreement", 1.0 - (got.argmax(-1) == expected.argmax(-1)).to(ScalarType.Float64).mean().item<double>(),
+            0.1, "fraction of positions whose top token differs");
+        double worst = 0;
+        for (int step = 0; step < 16; step++)
+        {
+            var token = ids.narrow(1, 300 + step, 1);
+            var a = model.Logits(model.Forward(token, backend, plain)[0, -1]);
+            var b = model.Logits(model.Forward(token, backend, fp8)[0, -1]);
+            worst = Math.Max(worst, RelErr(b, a));
+        }
+        yield return Check("kv-fp8.decode-logits[16 eager steps]", worst, Fp8KvTolerance, "worst step after the 300-token prefill");
     }
 
     /// <summary>(Hq, Hkv, D, window, visible keys): Llama-3-8B's grouping, MHA, 8 groups, head sizes 64 and 256.</summary>

@@ -16,6 +16,10 @@ public static class EvalBackends
     public static Func<string, ITextTokenizer> TokenizerFactory { get; set; } = dir =>
         throw new EvalException($"--tokenizer {dir}: no tokenizer loader is available in this build (HfTokenizer is not wired in yet).");
 
+    /// <summary>Opens the in-process per-token loss scorer for a model folder (perplexity by position).</summary>
+    public static Func<string, Perplexity.ITokenLossScorer> LossScorerFactory { get; set; } = dir =>
+        throw new EvalException($"--model {dir}: the in-process engine is not available in this build; perplexity needs it.");
+
     /// <summary>Loads the model's chat template from a folder (tokenizer_config.json); null when the folder has none.</summary>
     public static Func<string, IChatTemplate?> ChatTemplateFactory { get; set; } = _ => null;
 }

@@ -3,8 +3,9 @@ using LongContext.Formats.Tokenization;
 namespace LongContext.Eval.Backends;
 
 /// <summary>
-/// One generation. Either <see cref="Messages"/> (chat turns, rendered by the backend) or <see cref="Prompt"/> (raw
-/// text, already templated) is set. <see cref="AnswerPrefix"/> is the benchmark's answer prefix: each backend decides
+/// One generation. Either <see cref="Messages"/> (chat turns, rendered by the backend) or <see cref="Prompt"/> (a raw
+/// completion prompt, sent as is: no chat template, tokenized as /v1/completions servers do, with the tokenizer's
+/// special tokens such as BOS; base-model tests like passkey use it) is set. <see cref="AnswerPrefix"/> is the benchmark's answer prefix: each backend decides
 /// where it goes (assistant prefill or end of the user message) and reports it in <see cref="GenerationResult.PrefixPlacement"/>.
 /// </summary>
 public sealed record GenerationRequest

@@ -3,7 +3,8 @@ namespace LongContext.Eval.Backends;
 /// <summary>
 /// Runs requests on the in-process engine: the prompt is rendered with the model's chat template and the answer prefix
 /// appended (assistant prefill, RULER's standard path), tokenized without extra special tokens (the template carries
-/// them), generated greedily, decoded without special tokens and cut at the first stop string.
+/// them), generated greedily, decoded without special tokens and cut at the first stop string. A raw
+/// <see cref="GenerationRequest.Prompt"/> is tokenized with the special tokens (BOS), as a /v1/completions server does.
 /// </summary>
 public sealed class LocalBackend(ILocalGenerator generator) : IGenerationBackend
 {
@@ -20,7 +21,7 @@ public sealed class LocalBackend(ILocalGenerator generator) : IGenerationBackend
     {
         req.Validate();
         var tok = generator.Tokenizer;
-        var ids = tok.Encode(RenderPrompt(req), addSpecialTokens: false);
+        var ids = tok.Encode(RenderPrompt(req), addSpecialTokens: req.Prompt is not null);
         var maxNew = req.MaxNewTokens;
         if (generator.MaxSequenceLength is int max && ids.Count + maxNew > max)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LongContext.Formats;
 
 namespace LongContext.Eval.Niah;
 
@@ -21,22 +22,14 @@ public static class NiahGrid
         }).ToArray();
     }
 
-    /// <summary>Parses "1k,2k,4096,1m": k = 1024, m = 1024² (RULER's 4K is 4096).</summary>
-    public static IReadOnlyList<int> ParseLengths(string spec)
-    {
-        var list = new List<int>();
-        foreach (var raw in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var s = raw.ToLowerInvariant();
-            var mult = s.EndsWith('k') ? 1024L : s.EndsWith('m') ? 1024L * 1024 : 1L;
-            var num = mult == 1 ? s : s[..^1];
-            if (!double.TryParse(num, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v <= 0 || v * mult > int.MaxValue)
-                throw new EvalException($"--lengths: cannot read '{raw}'; use numbers with an optional k or m suffix, e.g. 4k,8k,16k.");
-            list.Add((int)Math.Round(v * mult));
-        }
-        if (list.Count == 0) throw new EvalException("--lengths is empty; e.g. --lengths 4k,8k.");
-        return list.Distinct().Order().ToList();
-    }
+    /// <summary>
+    /// Parses "1k,2k,4096,1m" with the one length rule set (<see cref="ContextLength"/>: k = 1024, m = 1024², so RULER's 4K
+    /// is 4096; decimals only when they give whole tokens: 1.5k yes, 1.3k no), sorted and without repeats.
+    /// </summary>
+    public static IReadOnlyList<int> ParseLengths(string spec) =>
+        ContextLength.ParseList(spec, "--lengths")
+            .Select(n => n <= int.MaxValue ? (int)n : throw new ConfigException($"--lengths: {ContextLength.Format(n)} is beyond what one prompt can hold (at most {int.MaxValue} tokens)."))
+            .Distinct().Order().ToList();
 
     public static string FormatLength(int n) =>
         n % (1024 * 1024) == 0 ? $"{n / (1024 * 1024)}M" : n % 1024 == 0 ? $"{n / 1024}K" : n.ToString(CultureInfo.InvariantCulture);

@@ -93,4 +93,28 @@ public static class Plots
         plot.SavePng(path, 1000, 560);
         return path;
     }
+
+    /// <summary>Loss vs position, one line per run: x is each bucket's midpoint in tokens, y its mean NLL (nats).</summary>
+    public static string LossByPosition(IReadOnlyDictionary<string, IReadOnlyList<Perplexity.PerplexityBucket>> series, string title, string path)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var i = 0;
+        foreach (var (name, buckets) in series)
+        {
+            var pts = buckets.Where(b => b.Tokens > 0).ToArray();
+            if (pts.Length == 0) continue;
+            var sc = plot.Add.Scatter(pts.Select(b => (b.Start + b.End) / 2.0).ToArray(), pts.Select(b => b.MeanNll).ToArray());
+            sc.LegendText = name;
+            sc.Color = palette.GetColor(i++);
+            sc.LineWidth = 2;
+            sc.MarkerSize = pts.Length > 64 ? 0 : 4;
+        }
+        if (series.Count > 1) plot.ShowLegend(Edge.Right);
+        plot.Title(title);
+        plot.XLabel("Position (tokens)");
+        plot.YLabel("Mean loss (nats)");
+        plot.SavePng(path, 1000, 560);
+        return path;
+    }
 }

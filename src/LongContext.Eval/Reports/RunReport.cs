@@ -18,6 +18,7 @@ public static class RunReport
     public static JsonObject Write(string runDir)
     {
         var manifest = RunManifest.Read(runDir);
+        if (manifest.Suite == Perplexity.PerplexitySuite.SuiteName) return Perplexity.PerplexityReport.Write(runDir, manifest);
         var records = ResultStore.Read(runDir).Where(r => r.ConfigHash == manifest.ConfigHash).ToList();
         var ok = records.Where(r => r.Error is null).ToList();
         var summary = new JsonObject
@@ -38,9 +39,17 @@ public static class RunReport
         md.AppendLine($"- Tokenizer: `{manifest.Config["tokenizer"]}`, chat template: `{manifest.Config["chat_template"]}`");
         md.AppendLine($"- Config hash: `{manifest.ConfigHash}`; scored items: {ok.Count}; failed: {records.Count - ok.Count}; prompt echoes (scored 0): {ok.Count(r => r.Echo)}");
         md.AppendLine();
-        if (manifest.Suite == NiahSuite.SuiteName) WriteNiah(runDir, manifest, ok, md, summary);
+        if (manifest.Suite is NiahSuite.SuiteName or Passkey.PasskeySuite.SuiteName) WriteNiah(runDir, manifest, ok, md, summary);
         else if (manifest.Suite == Ruler.RulerSuite.SuiteName) WriteRuler(runDir, manifest, ok, md, summary);
         else if (manifest.Suite == Icl.IclSuite.SuiteName) Icl.IclSuite.WriteReport(runDir, manifest, ok, md, summary);
+        else if (manifest.Suite == LongBench.LongBenchSuite.SuiteName) LongBench.LongBenchSuite.WriteReport(manifest, records, md, summary);
+        else if (manifest.Suite == NoLiMa.NoLiMaSuite.SuiteName) NoLiMa.NoLiMaSuite.WriteReport(runDir, manifest, records, md, summary);
+        return WriteFiles(runDir, md, summary);
+    }
+
+    /// <summary>Writes report.md and summary.json (each *.tmp, then renamed) and returns the summary with the report's path.</summary>
+    internal static JsonObject WriteFiles(string runDir, StringBuilder md, JsonObject summary)
+    {
         var report = Path.Combine(runDir, "report.md");
         File.WriteAllText(report + ".tmp", md.ToString());
         File.Move(report + ".tmp", report, overwrite: true);
@@ -62,7 +71,7 @@ public static class RunReport
             {
                 var hits = ok.Where(r => r.Length == lengths[l] && r.Depth is double x && Math.Abs(x - depths[d]) < 1e-6).ToList();
                 grid[d, l] = hits.Count == 0 ? double.NaN : hits.Average(r => r.Score);
-                if (hits.Count > 0) cells.Add(new JsonObject { ["length"] = lengths[l], ["depth"] = depths[d], ["score"] = J(grid[d, l]) });
+                if (hits.Count > 0) cells.Add(new JsonObject { ["length"] = lengths[l], ["depth"] = depths[d], ["score"] = J(grid[d, l]), ["n"] = hits.Count });
             }
         var overall = ok.Count == 0 ? double.NaN : ok.Average(r => r.Score);
         var task = m.Tasks.FirstOrDefault()?.Task ?? "niah";
@@ -88,7 +97,9 @@ public static class RunReport
         md.AppendLine().AppendLine().AppendLine($"Overall mean: **{F(overall)}**").AppendLine();
         if (ok.Count > 0)
         {
-            var (png, svg) = Plots.NiahHeatmap(grid, depths, lengths, $"{task} — {m.Backend}", Path.Combine(runDir, "niah_heatmap"));
+            // niah_heatmap.png / passkey_heatmap.png; passkey cells are accuracies (each prompt scores 0 or 100).
+            var (png, svg) = Plots.NiahHeatmap(grid, depths, lengths, $"{task} — {m.Backend}", Path.Combine(runDir, $"{m.Suite}_heatmap"),
+                m.Suite == Passkey.PasskeySuite.SuiteName ? "Accuracy %" : "Score");
             md.AppendLine($"![heatmap]({Path.GetFileName(png)})").AppendLine().AppendLine($"SVG: [{Path.GetFileName(svg)}]({Path.GetFileName(svg)})").AppendLine();
             summary["heatmap_png"] = png;
             summary["heatmap_svg"] = svg;

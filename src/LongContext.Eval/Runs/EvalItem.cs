@@ -12,4 +12,8 @@ public sealed record EvalItemPlan(string Suite, string Task, int Length, string 
 }
 
 /// <summary>A built item: the request, what the scorer needs, and the exact prompt text for echo detection.</summary>
-public sealed record EvalItem(GenerationRequest Request, IReadOnlyList<string> References, Func<string, CancellationToken, Task<double>> Score, string PromptText, int PromptTokens);
+public sealed record EvalItem(GenerationRequest Request, IReadOnlyList<string> References, Func<string, CancellationToken, Task<double>> Score, string PromptText, int PromptTokens)
+{
+    /// <summary>Suite-specific facts about the scored item (e.g. the extracted answer), stored in the record's "details"; called after <see cref="Score"/>.</summary>
+    public Func<System.Text.Json.Nodes.JsonObject?>? Details { get; init; }
+}

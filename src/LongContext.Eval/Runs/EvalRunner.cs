@@ -50,19 +50,20 @@ public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, st
         }
         catch (EvalException e)
         {
-            return baseRecord with { Error = e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds };
+            return baseRecord with { Error = e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds, Details = item.Details?.Invoke() };
         }
         var echo = EchoDetector.IsEcho(item.PromptText, result.Text);
         double score;
         try { score = echo ? 0 : await item.Score(result.Text, ct).ConfigureAwait(false); }
         catch (EvalException e)
         {
-            return baseRecord with { Prediction = result.Text, Error = "scoring: " + e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds };
+            return baseRecord with { Prediction = result.Text, Error = "scoring: " + e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds, Details = item.Details?.Invoke() };
         }
         return baseRecord with
         {
             Score = score, Prediction = result.Text, Echo = echo, ServerPromptTokens = result.PromptTokens,
             CompletionTokens = result.CompletionTokens, PrefixPlacement = Placement(result.PrefixPlacement), ElapsedSeconds = sw.Elapsed.TotalSeconds,
+            Details = item.Details?.Invoke(),
         };
     }
 

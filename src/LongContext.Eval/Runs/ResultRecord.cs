@@ -25,4 +25,6 @@ public sealed record ResultRecord
     /// <summary>Set when generation failed; such items are retried on resume.</summary>
     [JsonPropertyName("error")] public string? Error { get; init; }
     [JsonPropertyName("judge_score")] public double? JudgeScore { get; init; }
+    /// <summary>Suite-specific facts (LongBench's extracted letter, NoLiMa's needle character, passkey's parsed digits).</summary>
+    [JsonPropertyName("details")] public System.Text.Json.Nodes.JsonObject? Details { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LongContext.Formats.Tokenization;
 
 namespace LongContext.Formats.ChatTemplates;
@@ -30,15 +31,28 @@ public sealed class ChatTemplate
     }
 
     /// <summary>
-    /// Renders messages (role/content) with add_generation_prompt. extraVariables supplies bos_token, eos_token,
-    /// tools, documents, date_string, ... (values: strings, numbers, bools, null, lists, dictionaries, JsonElement).
-    /// tools and documents default to none, as in transformers.
+    /// Renders messages (role/content, tool calls, tool results) with add_generation_prompt. extraVariables supplies
+    /// bos_token, eos_token, tools, documents, date_string, ... (values: strings, numbers, bools, null, lists,
+    /// dictionaries, JsonElement). tools and documents default to none, as in transformers.
     /// </summary>
     public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extraVariables = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var list = messages.Select(m => (object?)new Dictionary<object, object?> { ["role"] = m.Role, ["content"] = m.Content }).ToList();
+        var list = messages.Select(m => (object?)m.ToTemplateValue()).ToList();
         return RenderWith(list, addGenerationPrompt, extraVariables);
+    }
+
+    /// <summary>
+    /// transformers' apply_chat_template(messages, tools=tools, add_generation_prompt=..., **kwargs): tools are
+    /// JSON schemas (OpenAI's `{"type": "function", "function": {...}}`; null = none), kwargs are the template
+    /// variables (enable_thinking, date_string, bos_token, any other key).
+    /// </summary>
+    public string Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<JsonElement>? tools, bool addGenerationPrompt,
+        IReadOnlyDictionary<string, object?>? kwargs = null)
+    {
+        var variables = kwargs is null ? new Dictionary<string, object?>() : new Dictionary<string, object?>(kwargs);
+        if (tools is not null) variables["tools"] = tools.Select(t => (object?)t).ToList();
+        return Render(messages, addGenerationPrompt, variables);
     }
 
     /// <summary>Renders messages given as arbitrary objects (e.g. dictionaries with tool_calls, or JsonElement).</summary>

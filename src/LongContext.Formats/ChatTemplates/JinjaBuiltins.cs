@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -7,7 +8,7 @@ namespace LongContext.Formats.ChatTemplates;
 /// <summary>jinja2 filters and tests, Python operators, and the str/dict/list methods HF templates call.</summary>
 internal static class JinjaBuiltins
 {
-    private static readonly Regex TitleSplit = new(@"([-\s({\[<]+)", RegexOptions.CultureInvariant);
+    private static readonly Regex TitleSplit = new(@"([-" + Py.SpaceClass + @"({\[<]+)", RegexOptions.CultureInvariant);
 
     // ---- operators ----
 
@@ -40,21 +41,7 @@ internal static class JinjaBuiltins
     {
         if (!Py.IsNumber(a) || !Py.IsNumber(b))
             throw new InvalidOperationException($"unsupported operand types for {op}: '{Py.TypeName(a)}' and '{Py.TypeName(b)}'");
-        bool ints = a is long or bool && b is long or bool;
-        if (ints)
-        {
-            long x = (long)Py.ToDouble(a), y = (long)Py.ToDouble(b);
-            switch (op)
-            {
-                case "+": return x + y;
-                case "-": return x - y;
-                case "*": return x * y;
-                case "/": if (y == 0) throw new DivideByZeroException("division by zero"); return (double)x / y;
-                case "//": if (y == 0) throw new DivideByZeroException("integer division by zero"); return (long)Math.Floor((double)x / y);
-                case "%": if (y == 0) throw new DivideByZeroException("integer modulo by zero"); return ((x % y) + y) % y;
-                case "**": return y >= 0 ? (object)(long)Math.Pow(x, y) : Math.Pow(x, y);
-            }
-        }
+        if (Py.IsInt(a) && Py.IsInt(b)) return IntArith(op, Py.ToBigInteger(a), Py.ToBigInteger(b));
         double p = Py.ToDouble(a), q = Py.ToDouble(b);
         return op switch
         {
@@ -62,11 +49,45 @@ internal static class JinjaBuiltins
             "-" => p - q,
             "*" => p * q,
             "/" => q == 0 ? throw new DivideByZeroException("float division by zero") : p / q,
-            "//" => Math.Floor(p / q),
-            "%" => p - q * Math.Floor(p / q),
+            "//" => q == 0 ? throw new DivideByZeroException("float floor division by zero") : Math.Floor(p / q),
+            "%" => q == 0 ? throw new DivideByZeroException("float modulo") : p - q * Math.Floor(p / q),
             "**" => Math.Pow(p, q),
             _ => throw new InvalidOperationException($"unknown operator {op}"),
         };
+    }
+
+    /// <summary>Python int arithmetic: exact at any size, floor division and modulo take the divisor's sign.</summary>
+    private static object IntArith(string op, BigInteger x, BigInteger y)
+    {
+        switch (op)
+        {
+            case "+": return Py.Int(x + y);
+            case "-": return Py.Int(x - y);
+            case "*": return Py.Int(x * y);
+            case "/":
+                if (y.IsZero) throw new DivideByZeroException("division by zero");
+                return (double)x / (double)y;
+            case "//":
+            {
+                if (y.IsZero) throw new DivideByZeroException("integer division by zero");
+                var q = BigInteger.DivRem(x, y, out var r);
+                return Py.Int(!r.IsZero && (r.Sign < 0) != (y.Sign < 0) ? q - 1 : q);
+            }
+            case "%":
+            {
+                if (y.IsZero) throw new DivideByZeroException("integer modulo by zero");
+                var r = BigInteger.Remainder(x, y);
+                return Py.Int(!r.IsZero && (r.Sign < 0) != (y.Sign < 0) ? r + y : r);
+            }
+            case "**":
+                if (y.Sign < 0) return Math.Pow((double)x, (double)y);
+                // A template is data from a model folder: refuse results no chat template needs (10**10**9 would hang).
+                if (y > 100_000 || (double)y * BigInteger.Abs(x).GetBitLength() > 1_000_000)
+                    throw new InvalidOperationException($"{x} ** {y} is too large");
+                return Py.Int(BigInteger.Pow(x, (int)y));
+            default:
+                throw new InvalidOperationException($"unknown operator {op}");
+        }
     }
 
     private static string PercentFormat(string format, object? args)
@@ -81,7 +102,7 @@ internal static class JinjaBuiltins
             int precision = m.Groups[1].Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 6;
             return m.Groups[2].Value switch
             {
-                "d" or "i" => ((long)Py.ToDouble(v)).ToString(CultureInfo.InvariantCulture),
+                "d" or "i" => Py.ToBigInteger(v).ToString(CultureInfo.InvariantCulture),
                 "r" => Py.Repr(v),
                 "f" => Py.ToDouble(v).ToString("F" + precision, CultureInfo.InvariantCulture),
                 _ => Py.Str(v),
@@ -103,7 +124,11 @@ internal static class JinjaBuiltins
     private static bool Order(string op, object? a, object? b)
     {
         int c;
-        if (Py.IsNumber(a) && Py.IsNumber(b)) c = Py.ToDouble(a).CompareTo(Py.ToDouble(b));
+        if (Py.IsNumber(a) && Py.IsNumber(b))
+        {
+            if (Py.CompareNumbers(a, b) is not int n) return false; // NaN: every ordering is false, as in Python
+            c = n;
+        }
         else if (a is string sa && b is string sb) c = string.CompareOrdinal(sa, sb);
         else throw new InvalidOperationException($"'{op}' not supported between '{Py.TypeName(a)}' and '{Py.TypeName(b)}'");
         return op switch { "<" => c < 0, "<=" => c <= 0, ">" => c > 0, ">=" => c >= 0, _ => false };
@@ -123,7 +148,7 @@ internal static class JinjaBuiltins
 
     private static int Compare(object? a, object? b)
     {
-        if (Py.IsNumber(a) && Py.IsNumber(b)) return Py.ToDouble(a).CompareTo(Py.ToDouble(b));
+        if (Py.IsNumber(a) && Py.IsNumber(b)) return Py.CompareNumbers(a, b) ?? 0;
         return string.CompareOrdinal(Py.Str(a), Py.Str(b));
     }
 
@@ -138,16 +163,16 @@ internal static class JinjaBuiltins
         "true" => v is true,
         "false" => v is false,
         "string" => v is string,
-        "number" => v is long or double or bool,
-        "integer" => v is long,
+        "number" => Py.IsNumber(v),
+        "integer" => v is long or BigInteger,
         "float" => v is double,
         "mapping" => v is Dictionary<object, object?>,
         "iterable" => v is string or List<object?> or Dictionary<object, object?> or Undefined,
         "sequence" => v is string or List<object?> or Dictionary<object, object?>,
         "callable" => v is JinjaCallable,
-        "odd" => (long)Py.ToDouble(v) % 2 != 0,
-        "even" => (long)Py.ToDouble(v) % 2 == 0,
-        "divisibleby" => (long)Py.ToDouble(v) % (long)Py.ToDouble(Arg(args, 0, name)) == 0,
+        "odd" => !Py.ToBigInteger(v).IsEven,
+        "even" => Py.ToBigInteger(v).IsEven,
+        "divisibleby" => (Py.ToBigInteger(v) % Py.ToBigInteger(Arg(args, 0, name))).IsZero,
         "equalto" or "eq" or "==" or "sameas" => Py.Equals(v, Arg(args, 0, name)),
         "ne" or "!=" => !Py.Equals(v, Arg(args, 0, name)),
         "lt" or "lessthan" or "<" => Order("<", v, Arg(args, 0, name)),
@@ -203,23 +228,25 @@ internal static class JinjaBuiltins
             case "float":
                 return v switch
                 {
-                    long l => (double)l,
+                    long or BigInteger => Py.ToDouble(v),
                     double d => d,
                     bool b => b ? 1.0 : 0.0,
-                    string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+                    string s when double.TryParse(Py.Strip(s), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
                     _ => Get(0, "default", 0.0),
                 };
-            case "abs": return v is long l2 ? Math.Abs(l2) : Math.Abs(Py.ToDouble(v));
+            case "abs": return Py.IsInt(v) ? Py.Int(BigInteger.Abs(Py.ToBigInteger(v))) : Math.Abs(Py.ToDouble(v));
             case "round":
             {
                 int precision = (int)Py.ToDouble(Get(0, "precision", 0L));
                 string method = Py.Str(Get(1, "method", "common"));
+                // round(int, n) is the int itself in Python (jinja2's default method calls round()).
+                if (method == "common" && precision >= 0 && Py.IsInt(v) && v is not bool) return v;
                 double d = Py.ToDouble(v), f = Math.Pow(10, precision);
                 return method switch
                 {
                     "ceil" => Math.Ceiling(d * f) / f,
                     "floor" => Math.Floor(d * f) / f,
-                    _ => Math.Round(d, Math.Clamp(precision, 0, 15), MidpointRounding.ToEven),
+                    _ => Py.Round(d, precision),
                 };
             }
             case "items":
@@ -389,13 +416,14 @@ internal static class JinjaBuiltins
     {
         switch (v)
         {
-            case long l: return l;
+            case long or BigInteger: return v;
             case bool b: return b ? 1L : 0L;
-            case double d: return (long)Math.Truncate(d);
+            case double d: return double.IsFinite(d) ? Py.Int(new BigInteger(Math.Truncate(d))) : fallback;
             case string s:
-                s = s.Trim().Replace("_", "");
-                if (long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long li)) return li;
-                if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double dd)) return (long)Math.Truncate(dd);
+                s = Py.Strip(s).Replace("_", "");
+                if (BigInteger.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)) return Py.Int(big);
+                if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double dd) && double.IsFinite(dd))
+                    return Py.Int(new BigInteger(Math.Truncate(dd)));
                 return fallback;
             default: return fallback;
         }
@@ -418,7 +446,7 @@ internal static class JinjaBuiltins
 
     private static string Strip(string s, string? chars, bool left, bool right)
     {
-        if (chars is null) return left && right ? s.Trim() : left ? s.TrimStart() : s.TrimEnd();
+        if (chars is null) return Py.Strip(s, left, right);
         var set = chars.ToCharArray();
         return left && right ? s.Trim(set) : left ? s.TrimStart(set) : s.TrimEnd(set);
     }
@@ -469,15 +497,15 @@ internal static class JinjaBuiltins
             int i = 0;
             while (true)
             {
-                while (i < s.Length && char.IsWhiteSpace(s[i])) i++;
+                while (i < s.Length && Py.IsSpace(s[i])) i++;
                 if (i >= s.Length) break;
                 if (result.Count == maxSplit)
                 {
-                    result.Add(s[i..].TrimEnd());
+                    result.Add(s[i..]); // Python keeps the remainder's trailing whitespace
                     break;
                 }
                 int start = i;
-                while (i < s.Length && !char.IsWhiteSpace(s[i])) i++;
+                while (i < s.Length && !Py.IsSpace(s[i])) i++;
                 result.Add(s[start..i]);
             }
             return result;
@@ -528,7 +556,7 @@ internal static class JinjaBuiltins
                     case "count": return (long)Regex.Matches(s, Regex.Escape(Py.Str(Get(0, "sub", "")))).Count;
                     case "isdigit": return s.Length > 0 && s.All(char.IsDigit);
                     case "isalpha": return s.Length > 0 && s.All(char.IsLetter);
-                    case "isspace": return s.Length > 0 && s.All(char.IsWhiteSpace);
+                    case "isspace": return s.Length > 0 && s.All(Py.IsSpace);
                     case "format": return FormatBraces(s, args, kw);
                 }
                 break;

@@ -259,8 +259,8 @@ internal sealed class JinjaInterpreter
                 return u.Op switch
                 {
                     "not" => !Py.Truthy(operand),
-                    "-" => Wrap(u.Offset, () => operand is long l ? (object)(-l) : -Py.ToDouble(operand)),
-                    _ => Wrap(u.Offset, () => operand is long or double ? operand : Py.ToDouble(operand)),
+                    "-" => Wrap(u.Offset, () => Py.IsInt(operand) ? Py.Int(-Py.ToBigInteger(operand)) : -Py.ToDouble(operand)),
+                    _ => Wrap(u.Offset, () => Py.IsInt(operand) ? Py.Int(Py.ToBigInteger(operand)) : Py.ToDouble(operand)),
                 };
             }
             case BinaryExpr b:

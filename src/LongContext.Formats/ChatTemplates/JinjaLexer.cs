@@ -34,7 +34,7 @@ internal static class JinjaLexer
             int textOffset = pos;
             if (stripNext)
             {
-                string trimmed = text.TrimStart();
+                string trimmed = Py.Strip(text, left: true, right: false);
                 textOffset += text.Length - trimmed.Length;
                 text = trimmed;
                 stripNext = false;
@@ -49,12 +49,12 @@ internal static class JinjaLexer
             bool isBlockLike = open is '%' or '#';
             if (control == '-')
             {
-                text = text.TrimEnd();
+                text = Py.Strip(text, left: false, right: true);
             }
             else if (control != '+' && isBlockLike)
             {
                 int lineStart = text.LastIndexOf('\n') + 1;
-                if ((lineStart > 0 || lineStarting) && lineStart < text.Length && text.AsSpan(lineStart).Trim().IsEmpty)
+                if ((lineStart > 0 || lineStarting) && lineStart < text.Length && IsAllSpace(text, lineStart))
                     text = text[..lineStart];
             }
             if (text.Length > 0) pieces.Add(new Piece(Kind.Text, text, textOffset));
@@ -72,7 +72,7 @@ internal static class JinjaLexer
             {
                 stripNext = true;
                 int k = pos;
-                while (k < src.Length && char.IsWhiteSpace(src[k])) k++;
+                while (k < src.Length && Py.IsSpace(src[k])) k++;
                 lineStarting = k > pos ? src[k - 1] == '\n' : false;
             }
             else if (endControl != '+' && isBlockLike && pos < src.Length && src[pos] == '\n')
@@ -82,7 +82,7 @@ internal static class JinjaLexer
             }
             if (open == '#') continue;
             var kind = open == '{' ? Kind.Output : Kind.Statement;
-            if (kind == Kind.Statement && content.Trim() == "raw")
+            if (kind == Kind.Statement && Py.Strip(content) == "raw")
             {
                 pos = ReadRaw(src, pos, pieces, ref lineStarting, ref stripNext);
                 continue;
@@ -90,6 +90,13 @@ internal static class JinjaLexer
             pieces.Add(new Piece(kind, content, contentStart));
         }
         return pieces;
+    }
+
+    private static bool IsAllSpace(string s, int from)
+    {
+        for (int i = from; i < s.Length; i++)
+            if (!Py.IsSpace(s[i])) return false;
+        return true;
     }
 
     private static int FindTagStart(string src, int from)
@@ -130,15 +137,15 @@ internal static class JinjaLexer
     /// <summary>Copies text up to {% endraw %} verbatim (with the endraw tag's own whitespace control).</summary>
     private static int ReadRaw(string src, int pos, List<Piece> pieces, ref bool lineStarting, ref bool stripNext)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(src[pos..], @"\{%([-+]?)\s*endraw\s*([-+]?)%\}");
+        var m = System.Text.RegularExpressions.Regex.Match(src[pos..], @"\{%([-+]?)[" + Py.SpaceClass + "]*endraw[" + Py.SpaceClass + @"]*([-+]?)%\}");
         if (!m.Success) throw JinjaError.At(src, pos, "missing {% endraw %}");
         string inner = src.Substring(pos, m.Index);
-        if (stripNext) { inner = inner.TrimStart(); stripNext = false; }
-        if (m.Groups[1].Value == "-") inner = inner.TrimEnd();
+        if (stripNext) { inner = Py.Strip(inner, left: true, right: false); stripNext = false; }
+        if (m.Groups[1].Value == "-") inner = Py.Strip(inner, left: false, right: true);
         else if (m.Groups[1].Value != "+")
         {
             int lineStart = inner.LastIndexOf('\n') + 1;
-            if (lineStart > 0 && lineStart < inner.Length && inner.AsSpan(lineStart).Trim().IsEmpty) inner = inner[..lineStart];
+            if (lineStart > 0 && lineStart < inner.Length && IsAllSpace(inner, lineStart)) inner = inner[..lineStart];
         }
         if (inner.Length > 0) pieces.Add(new Piece(Kind.Text, inner, pos));
         int next = pos + m.Index + m.Length;

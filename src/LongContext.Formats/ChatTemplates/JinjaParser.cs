@@ -587,7 +587,7 @@ internal sealed class JinjaParser
         while (i < s.Length)
         {
             char c = s[i];
-            if (char.IsWhiteSpace(c)) { i++; continue; }
+            if (Py.IsSpace(c)) { i++; continue; }
             int start = i;
             if (char.IsLetter(c) || c == '_')
             {
@@ -613,7 +613,7 @@ internal sealed class JinjaParser
                 string text = s[start..i].Replace("_", "", StringComparison.Ordinal);
                 toks.Add(isFloat
                     ? new Tok(T.Float, text, double.Parse(text, CultureInfo.InvariantCulture), baseOffset + start)
-                    : new Tok(T.Int, text, long.Parse(text, CultureInfo.InvariantCulture), baseOffset + start));
+                    : new Tok(T.Int, text, Py.Int(System.Numerics.BigInteger.Parse(text, CultureInfo.InvariantCulture)), baseOffset + start));
             }
             else if (c is '\'' or '"')
             {

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -42,8 +43,9 @@ internal sealed class LoopInfo
 }
 
 /// <summary>
-/// Python-semantics helpers over the value model: None (null), Undefined, bool, long, double, string,
-/// List&lt;object?&gt; (lists and tuples), Dictionary&lt;object, object?&gt; (dicts, insertion-ordered), Namespace.
+/// Python-semantics helpers over the value model: None (null), Undefined, bool, ints (long, or BigInteger only
+/// outside long's range, as Python ints have no limit), double, string, List&lt;object?&gt; (lists and tuples),
+/// Dictionary&lt;object, object?&gt; (dicts, insertion-ordered), Namespace.
 /// </summary>
 internal static class Py
 {
@@ -52,11 +54,30 @@ internal static class Py
         null or Undefined => false,
         bool b => b,
         long l => l != 0,
+        BigInteger b => !b.IsZero,
         double d => d != 0,
         string s => s.Length > 0,
         ICollection c => c.Count > 0,
         _ => true,
     };
+
+    /// <summary>
+    /// Python's str.isspace(): Unicode White_Space plus U+001C–U+001F (the information separators, which Python
+    /// counts and .NET's char.IsWhiteSpace does not). jinja2's lexer (\s) and str.strip/split use the same set.
+    /// </summary>
+    public static bool IsSpace(char c) => char.IsWhiteSpace(c) || c is >= '\x1c' and <= '\x1f';
+
+    /// <summary>The same set as a regex character-class body.</summary>
+    public const string SpaceClass = @"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+    /// <summary>Python's str.strip() / lstrip() / rstrip() without arguments.</summary>
+    public static string Strip(string s, bool left = true, bool right = true)
+    {
+        int start = 0, end = s.Length;
+        if (left) while (start < end && IsSpace(s[start])) start++;
+        if (right) while (end > start && IsSpace(s[end - 1])) end--;
+        return s[start..end];
+    }
 
     /// <summary>Converts caller values (JsonElement, JsonNode, records, CLR collections) into the value model.</summary>
     public static object? FromClr(object? v) => v switch
@@ -66,12 +87,17 @@ internal static class Py
         int i => (long)i,
         short s => (long)s,
         byte b => (long)b,
+        sbyte b => (long)b,
+        ushort u => (long)u,
         uint u => (long)u,
+        ulong u => Int(u),
+        BigInteger b => Int(b),
         float f => (double)f,
-        decimal m => (double)m,
+        Half h => (double)h,
+        decimal m => m == decimal.Truncate(m) ? Int(new BigInteger(m)) : (double)m,
         JsonElement e => FromJson(e),
         JsonNode n => FromJson(JsonSerializer.SerializeToElement(n)),
-        Tokenization.ChatMessage m => new Dictionary<object, object?> { ["role"] = m.Role, ["content"] = m.Content },
+        Tokenization.ChatMessage m => m.ToTemplateValue(),
         Dictionary<object, object?> d => d,
         IDictionary d => ConvertDictionary(d),
         IEnumerable e => e.Cast<object?>().Select(FromClr).ToList(),
@@ -91,10 +117,83 @@ internal static class Py
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+        JsonValueKind.Number => FromJsonNumber(e),
         JsonValueKind.Array => e.EnumerateArray().Select(FromJson).ToList(),
         _ => e.EnumerateObject().ToDictionary(p => (object)p.Name, p => FromJson(p.Value)),
     };
+
+    /// <summary>
+    /// A JSON number as Python's json.loads reads it: without a fraction or exponent it is an int of any size
+    /// (12345678901234567890 stays exact), otherwise a float (1.0 stays 1.0; 1e400 is inf).
+    /// </summary>
+    private static object FromJsonNumber(JsonElement e)
+    {
+        string raw = e.GetRawText();
+        if (raw.AsSpan().IndexOfAny('.', 'e', 'E') >= 0)
+            return double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return e.TryGetInt64(out long l) ? l : Int(BigInteger.Parse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>An int in the value model: long when it fits, BigInteger otherwise (so equal ints have one representation).</summary>
+    public static object Int(BigInteger b) => b >= long.MinValue && b <= long.MaxValue ? (object)(long)b : b;
+
+    public static bool IsInt(object? v) => v is long or BigInteger or bool;
+
+    public static BigInteger ToBigInteger(object? v) => v switch
+    {
+        long l => l,
+        BigInteger b => b,
+        bool b => b ? BigInteger.One : BigInteger.Zero,
+        double d when double.IsFinite(d) => new BigInteger(Math.Truncate(d)),
+        double => throw new OverflowException("cannot convert float infinity or NaN to integer"),
+        _ => throw new InvalidOperationException($"'{TypeName(v)}' is not a number"),
+    };
+
+    /// <summary>
+    /// Python's round(float, ndigits): the exact binary value rounded half-to-even at the decimal digit (so
+    /// round(2.675, 2) is 2.67, since 2.675 is stored as 2.67499999...), unlike Math.Round.
+    /// </summary>
+    public static double Round(double d, int digits)
+    {
+        if (!double.IsFinite(d) || d == 0 || digits > 330) return d;
+        if (digits < -330) return 0.0 * Math.Sign(d);
+        long bits = BitConverter.DoubleToInt64Bits(Math.Abs(d));
+        int exponent = (int)((bits >> 52) & 0x7FF);
+        long mantissa = bits & 0xFFFFFFFFFFFFFL;
+        if (exponent == 0) exponent++; else mantissa |= 1L << 52;
+        exponent -= 1075; // |d| = mantissa * 2^exponent exactly
+        BigInteger num = mantissa, den = BigInteger.One;
+        if (exponent >= 0) num <<= exponent; else den <<= -exponent;
+        if (digits >= 0) num *= BigInteger.Pow(10, digits); else den *= BigInteger.Pow(10, -digits);
+        var q = BigInteger.DivRem(num, den, out var r);
+        int half = (r * 2).CompareTo(den);
+        if (half > 0 || (half == 0 && !q.IsEven)) q += 1;
+        string text = digits >= 0 ? q.ToString(CultureInfo.InvariantCulture) + "e-" + digits : q.ToString(CultureInfo.InvariantCulture) + "e" + (-digits);
+        return Math.CopySign(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture), d);
+    }
+
+    /// <summary>Compares two numbers exactly, as Python does (2**53 + 1 != 2.0**53); null when either is NaN (every comparison is false).</summary>
+    public static int? CompareNumbers(object? a, object? b)
+    {
+        if (IsInt(a) && IsInt(b))
+        {
+            return a is long x && b is long y ? x.CompareTo(y) : ToBigInteger(a).CompareTo(ToBigInteger(b));
+        }
+        if (a is double da && b is double db) return double.IsNaN(da) || double.IsNaN(db) ? null : da.CompareTo(db);
+        bool flip = a is double;
+        var (i, d) = flip ? (ToBigInteger(b), (double)a!) : (ToBigInteger(a), ToDouble(b));
+        int? c = CompareIntFloat(i, d);
+        return flip ? -c : c;
+    }
+
+    private static int? CompareIntFloat(BigInteger i, double d)
+    {
+        if (double.IsNaN(d)) return null;
+        if (double.IsInfinity(d)) return d > 0 ? -1 : 1;
+        double floor = Math.Floor(d);
+        int c = i.CompareTo(new BigInteger(floor));
+        return c != 0 ? c : floor == d ? 0 : -1;
+    }
 
     /// <summary>Python str().</summary>
     public static string Str(object? v) => v switch
@@ -104,6 +203,7 @@ internal static class Py
         string s => s,
         bool b => b ? "True" : "False",
         long l => l.ToString(CultureInfo.InvariantCulture),
+        BigInteger b => b.ToString(CultureInfo.InvariantCulture),
         double d => FloatRepr(d),
         _ => Repr(v),
     };
@@ -121,18 +221,39 @@ internal static class Py
         _ => Str(v),
     };
 
+    /// <summary>
+    /// Python's repr(float): the shortest digits that round-trip, fixed notation for 1e-4 ≤ |d| &lt; 1e16 (with ".0"
+    /// when integral), otherwise d.ddde±XX (1e+16, 1.5e-05).
+    /// </summary>
     public static string FloatRepr(double d)
     {
         if (double.IsNaN(d)) return "nan";
         if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
-        if (d == Math.Floor(d) && Math.Abs(d) < 1e16) return d.ToString("F1", CultureInfo.InvariantCulture);
-        string r = d.ToString("R", CultureInfo.InvariantCulture);
+        string sign = double.IsNegative(d) ? "-" : "";
+        if (d == 0) return sign + "0.0";
+        // "R" gives the shortest round-trip digits: "1.5E-05", "123.25", "1E+16".
+        string r = Math.Abs(d).ToString("R", CultureInfo.InvariantCulture);
         int e = r.IndexOf('E');
-        if (e < 0) return r;
-        string mantissa = r[..e], exp = r[(e + 1)..];
-        int expValue = int.Parse(exp, CultureInfo.InvariantCulture);
-        if (expValue is >= -4 and < 16) return ((decimal)d).ToString(CultureInfo.InvariantCulture);
-        return mantissa + "e" + (expValue < 0 ? "-" : "+") + Math.Abs(expValue).ToString("00", CultureInfo.InvariantCulture);
+        string mantissa = e < 0 ? r : r[..e];
+        int exponent = e < 0 ? 0 : int.Parse(r[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        int dot = mantissa.IndexOf('.');
+        string digits = dot < 0 ? mantissa : mantissa.Remove(dot, 1);
+        // The value is 0.digits × 10^point.
+        int point = (dot < 0 ? mantissa.Length : dot) + exponent;
+        int lead = 0;
+        while (lead < digits.Length - 1 && digits[lead] == '0') lead++;
+        digits = digits[lead..].TrimEnd('0');
+        point -= lead;
+        if (point > -4 && point <= 16)
+        {
+            string fixedText = point <= 0 ? "0." + new string('0', -point) + digits
+                : point >= digits.Length ? digits + new string('0', point - digits.Length) + ".0"
+                : digits[..point] + "." + digits[point..];
+            return sign + fixedText;
+        }
+        int exp10 = point - 1;
+        string m = digits.Length == 1 ? digits : digits[..1] + "." + digits[1..];
+        return sign + m + "e" + (exp10 < 0 ? "-" : "+") + Math.Abs(exp10).ToString("00", CultureInfo.InvariantCulture);
     }
 
     private static string StringRepr(string s)
@@ -161,7 +282,7 @@ internal static class Py
     {
         if (a is Undefined && b is Undefined) return true;
         if (a is null || b is null) return a is null && b is null;
-        if (IsNumber(a) && IsNumber(b)) return ToDouble(a) == ToDouble(b);
+        if (IsNumber(a) && IsNumber(b)) return CompareNumbers(a, b) == 0;
         if (a is string sa && b is string sb) return sa == sb;
         if (a is List<object?> la && b is List<object?> lb) return la.Count == lb.Count && la.Zip(lb).All(p => Equals(p.First, p.Second));
         if (a is Dictionary<object, object?> da && b is Dictionary<object, object?> db)
@@ -169,11 +290,12 @@ internal static class Py
         return ReferenceEquals(a, b);
     }
 
-    public static bool IsNumber(object? v) => v is long or double or bool;
+    public static bool IsNumber(object? v) => v is long or BigInteger or double or bool;
 
     public static double ToDouble(object? v) => v switch
     {
         long l => l,
+        BigInteger b => (double)b,
         double d => d,
         bool b => b ? 1 : 0,
         _ => throw new InvalidOperationException($"'{TypeName(v)}' is not a number"),
@@ -184,7 +306,7 @@ internal static class Py
         null => "NoneType",
         Undefined => "Undefined",
         bool => "bool",
-        long => "int",
+        long or BigInteger => "int",
         double => "float",
         string => "str",
         List<object?> => "list",
@@ -231,6 +353,7 @@ internal static class Py
             case null: sb.Append("null"); break;
             case bool b: sb.Append(b ? "true" : "false"); break;
             case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); break;
+            case BigInteger b: sb.Append(b.ToString(CultureInfo.InvariantCulture)); break;
             case double d:
                 sb.Append(double.IsNaN(d) ? "NaN" : double.IsInfinity(d) ? (d > 0 ? "Infinity" : "-Infinity") : FloatRepr(d));
                 break;

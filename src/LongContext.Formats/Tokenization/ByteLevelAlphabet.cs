@@ -4,7 +4,7 @@ namespace LongContext.Formats.Tokenization;
 /// GPT-2's reversible byte → printable-char table used by byte-level BPE: printable Latin-1 bytes map to
 /// themselves, the other 68 bytes to U+0100.. in byte order (so ' ' becomes 'Ġ', '\n' becomes 'Ċ').
 /// </summary>
-internal static class ByteLevelAlphabet
+public static class ByteLevelAlphabet
 {
     public static readonly char[] ByteToChar = BuildByteToChar();
     /// <summary>char → byte, or -1 for chars outside the alphabet (indexed by char, 0..0x143).</summary>

@@ -41,9 +41,14 @@ public sealed class HfTokenizer : ITextTokenizer
     public string? EosToken => _specialTokenStrings.GetValueOrDefault("eos_token");
     /// <summary>Every id that ends generation: tokenizer_config eos_token, then generation_config eos_token_id(s).</summary>
     public IReadOnlyList<int> EosTokenIds { get; private init; } = [];
-    /// <summary>The model's chat template (chat_template.jinja, else tokenizer_config chat_template), or null.</summary>
+    /// <summary>
+    /// The model's default chat template (chat_template.jinja, else tokenizer_config chat_template, or the entry named
+    /// "default" when chat_template is a list of {name, template}), or null.
+    /// </summary>
     public ChatTemplate? ChatTemplate { get; private init; }
-    /// <summary>tokenizer_config clean_up_tokenization_spaces (transformers applies it in decode; Decode here does not).</summary>
+    /// <summary>Every named template: "default" plus the other entries of a chat_template list (e.g. "tool_use", "rag") and additional_chat_templates/*.jinja.</summary>
+    public IReadOnlyDictionary<string, ChatTemplate> ChatTemplates { get; private init; } = new Dictionary<string, ChatTemplate>();
+    /// <summary>tokenizer_config clean_up_tokenization_spaces (Llama-3 sets it): Decode then tidies " ." → "." etc., as transformers' decode does.</summary>
     public bool CleanUpTokenizationSpaces { get; private init; }
     public IReadOnlyCollection<AddedToken> AddedTokens => _added.Tokens;
 
@@ -55,13 +60,15 @@ public sealed class HfTokenizer : ITextTokenizer
             throw new TokenizerException($"{path} not found: the model folder needs a HF fast-tokenizer tokenizer.json (slow sentencepiece/tiktoken files are not supported)");
         var tokenizer = FromJson(File.ReadAllText(path), path, ReadJsonObject(Path.Combine(modelDir, "tokenizer_config.json")),
             ReadJsonObject(Path.Combine(modelDir, "special_tokens_map.json")), ReadJsonObject(Path.Combine(modelDir, "generation_config.json")),
-            File.Exists(Path.Combine(modelDir, "chat_template.jinja")) ? File.ReadAllText(Path.Combine(modelDir, "chat_template.jinja")) : null);
+            File.Exists(Path.Combine(modelDir, "chat_template.jinja")) ? File.ReadAllText(Path.Combine(modelDir, "chat_template.jinja")) : null,
+            ReadAdditionalTemplates(Path.Combine(modelDir, "additional_chat_templates")));
         return tokenizer;
     }
 
     /// <summary>Builds a tokenizer from tokenizer.json text and optional config objects (tests, in-memory models).</summary>
     public static HfTokenizer FromJson(string tokenizerJson, string sourceName = "tokenizer.json", JsonElement? tokenizerConfig = null,
-        JsonElement? specialTokensMap = null, JsonElement? generationConfig = null, string? chatTemplateFile = null)
+        JsonElement? specialTokensMap = null, JsonElement? generationConfig = null, string? chatTemplateFile = null,
+        IReadOnlyDictionary<string, string>? additionalChatTemplates = null)
     {
         JsonDocument doc;
         try
@@ -99,13 +106,18 @@ public sealed class HfTokenizer : ITextTokenizer
                 if (g.ValueKind == JsonValueKind.Number) eos.Add(g.GetInt32());
                 else if (g.ValueKind == JsonValueKind.Array) eos.AddRange(g.EnumerateArray().Select(x => x.GetInt32()));
             }
-            string? templateSource = chatTemplateFile ?? ReadChatTemplate(tokenizerConfig);
+            var templates = ReadChatTemplates(tokenizerConfig);
+            if (chatTemplateFile is not null) templates[DefaultTemplate] = chatTemplateFile;
+            if (additionalChatTemplates is not null)
+                foreach (var (name, source) in additionalChatTemplates) templates.TryAdd(name, source);
+            var parsed = templates.ToDictionary(kv => kv.Key, kv => ParseTemplate(kv.Value, kv.Key), StringComparer.Ordinal);
             return new HfTokenizer(added, normalizer, preTokenizer, model, postProcessor, decoder, specials)
             {
                 BosTokenId = Lookup("bos_token"),
                 EosTokenId = Lookup("eos_token") ?? (eos.Count > 0 ? eos[0] : null),
                 EosTokenIds = eos.Distinct().ToArray(),
-                ChatTemplate = templateSource is null ? null : ChatTemplate.Parse(templateSource),
+                ChatTemplate = parsed.GetValueOrDefault(DefaultTemplate),
+                ChatTemplates = parsed,
                 CleanUpTokenizationSpaces = tokenizerConfig is { ValueKind: JsonValueKind.Object } tc
                     && tc.TryGetProperty("clean_up_tokenization_spaces", out var cu) && cu.ValueKind == JsonValueKind.True,
             };
@@ -116,6 +128,26 @@ public sealed class HfTokenizer : ITextTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>();
+        Walk(text, ids.Add, word => _model.Tokenize(word, ids));
+        if (addSpecialTokens && _postProcessor is not null) ids = _postProcessor.Process(ids);
+        return ids;
+    }
+
+    /// <summary>
+    /// The pre-tokens BPE encodes for <paramref name="text"/>, in order: added tokens cut out (and not listed), then
+    /// normalizer and pre-tokenizer, exactly as <see cref="Encode"/> runs them. This is what a BPE trainer counts.
+    /// </summary>
+    public List<string> PreTokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<string>();
+        Walk(text, _ => { }, words.Add);
+        return words;
+    }
+
+    /// <summary>Added-token ids and pre-tokens (words) of the text, in order.</summary>
+    private void Walk(string text, Action<int> addedToken, Action<string> word)
+    {
         var raw = new List<AddedVocabulary.Segment>();
         _added.SplitRaw(text, raw);
         var normalized = new List<AddedVocabulary.Segment>();
@@ -125,7 +157,7 @@ public sealed class HfTokenizer : ITextTokenizer
         {
             if (segment.Id is int rawId)
             {
-                ids.Add(rawId);
+                addedToken(rawId);
                 first = false;
                 continue;
             }
@@ -137,7 +169,7 @@ public sealed class HfTokenizer : ITextTokenizer
             {
                 if (piece.Id is int id)
                 {
-                    ids.Add(id);
+                    addedToken(id);
                     first = false;
                     continue;
                 }
@@ -146,14 +178,39 @@ public sealed class HfTokenizer : ITextTokenizer
                 words.Add(piece.Text);
                 var preTokens = _preTokenizer is null ? words : _preTokenizer.PreTokenize(words, first);
                 first = false;
-                foreach (var word in preTokens) _model.Tokenize(word, ids);
+                foreach (var w in preTokens) word(w);
             }
         }
-        if (addSpecialTokens && _postProcessor is not null) ids = _postProcessor.Process(ids);
-        return ids;
     }
 
-    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    /// <summary>
+    /// transformers' tokenizer.decode(ids, skip_special_tokens): tokenizers' decode, then clean_up_tokenization when
+    /// tokenizer_config sets clean_up_tokenization_spaces.
+    /// </summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false) =>
+        Decode(ids, skipSpecialTokens, CleanUpTokenizationSpaces);
+
+    /// <summary>Decode with an explicit clean-up choice (false = HF tokenizers' own decode, as streaming needs: the clean-up is not prefix-stable).</summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens, bool cleanUpTokenizationSpaces)
+    {
+        string text = DecodeTokens(ids, skipSpecialTokens);
+        return cleanUpTokenizationSpaces ? CleanUpTokenization(text) : text;
+    }
+
+    /// <summary>transformers' clean_up_tokenization: drops the space the word-level tokenizers of old put before punctuation and English contractions.</summary>
+    public static string CleanUpTokenization(string text) => text
+        .Replace(" .", ".", StringComparison.Ordinal)
+        .Replace(" ?", "?", StringComparison.Ordinal)
+        .Replace(" !", "!", StringComparison.Ordinal)
+        .Replace(" ,", ",", StringComparison.Ordinal)
+        .Replace(" ' ", "'", StringComparison.Ordinal)
+        .Replace(" n't", "n't", StringComparison.Ordinal)
+        .Replace(" 'm", "'m", StringComparison.Ordinal)
+        .Replace(" 's", "'s", StringComparison.Ordinal)
+        .Replace(" 've", "'ve", StringComparison.Ordinal)
+        .Replace(" 're", "'re", StringComparison.Ordinal);
+
+    private string DecodeTokens(IEnumerable<int> ids, bool skipSpecialTokens)
     {
         var tokens = new List<string>();
         foreach (int id in ids)
@@ -194,15 +251,41 @@ public sealed class HfTokenizer : ITextTokenizer
     /// </summary>
     public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt,
         IReadOnlyDictionary<string, object?>? extraVariables = null) =>
-        RequireTemplate().Render(messages, addGenerationPrompt, TemplateVariables(extraVariables));
+        SelectChatTemplate(HasTools(extraVariables)).Render(messages, addGenerationPrompt, TemplateVariables(extraVariables));
+
+    /// <summary>
+    /// apply_chat_template(messages, tools=tools, add_generation_prompt=..., **kwargs): with tools (even an empty
+    /// list) a model's "tool_use" template is chosen over "default", as transformers does; kwargs reach the template
+    /// as variables (enable_thinking, date_string, ...).
+    /// </summary>
+    public string ApplyChatTemplate(IReadOnlyList<ChatMessage> messages, IReadOnlyList<JsonElement>? tools, bool addGenerationPrompt,
+        IReadOnlyDictionary<string, object?>? kwargs = null) =>
+        SelectChatTemplate(tools is not null).Render(messages, tools, addGenerationPrompt, TemplateVariables(kwargs));
 
     /// <summary>As above for messages as dictionaries / JsonElement (tool_calls, tool results, multi-part content).</summary>
     public string ApplyChatTemplate(IReadOnlyList<object?> messages, bool addGenerationPrompt,
         IReadOnlyDictionary<string, object?>? extraVariables = null) =>
-        RequireTemplate().Render(messages, addGenerationPrompt, TemplateVariables(extraVariables));
+        SelectChatTemplate(HasTools(extraVariables)).Render(messages, addGenerationPrompt, TemplateVariables(extraVariables));
 
-    private ChatTemplate RequireTemplate() => ChatTemplate
-        ?? throw new TokenizerException("this model has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use raw prompts");
+    /// <summary>
+    /// transformers' get_chat_template: "tool_use" when tools are given and the model names one, else "default";
+    /// a model with named templates but no default cannot render a conversation without tools.
+    /// </summary>
+    public ChatTemplate SelectChatTemplate(bool hasTools)
+    {
+        if (hasTools && ChatTemplates.TryGetValue(ToolUseTemplate, out var toolUse)) return toolUse;
+        if (ChatTemplate is not null) return ChatTemplate;
+        throw new TokenizerException(ChatTemplates.Count == 0
+            ? "this model has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use raw prompts"
+            : $"this model's chat templates ({string.Join(", ", ChatTemplates.Keys)}) include none named '{DefaultTemplate}'"
+              + (ChatTemplates.ContainsKey(ToolUseTemplate) ? "; pass tools to use 'tool_use'" : ""));
+    }
+
+    private const string DefaultTemplate = "default", ToolUseTemplate = "tool_use";
+
+    private static bool HasTools(IReadOnlyDictionary<string, object?>? variables) =>
+        variables is not null && variables.TryGetValue("tools", out var tools) && tools is not null
+        && !(tools is JsonElement { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined });
 
     private Dictionary<string, object?> TemplateVariables(IReadOnlyDictionary<string, object?>? extraVariables)
     {
@@ -217,6 +300,11 @@ public sealed class HfTokenizer : ITextTokenizer
     public IReadOnlyList<int> EncodeChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt,
         IReadOnlyDictionary<string, object?>? extraVariables = null) =>
         Encode(ApplyChatTemplate(messages, addGenerationPrompt, extraVariables), addSpecialTokens: false);
+
+    /// <summary>As above with tools and template kwargs.</summary>
+    public IReadOnlyList<int> EncodeChat(IReadOnlyList<ChatMessage> messages, IReadOnlyList<JsonElement>? tools, bool addGenerationPrompt,
+        IReadOnlyDictionary<string, object?>? kwargs = null) =>
+        Encode(ApplyChatTemplate(messages, tools, addGenerationPrompt, kwargs), addSpecialTokens: false);
 
     private static JsonElement? ReadJsonObject(string path)
     {
@@ -239,17 +327,44 @@ public sealed class HfTokenizer : ITextTokenizer
         _ => null,
     };
 
-    private static string? ReadChatTemplate(JsonElement? config)
+    /// <summary>tokenizer_config chat_template: one template (named "default"), or a list of {name, template} entries.</summary>
+    private static Dictionary<string, string> ReadChatTemplates(JsonElement? config)
     {
-        if (config is not { ValueKind: JsonValueKind.Object } c || !c.TryGetProperty("chat_template", out var t)) return null;
-        if (t.ValueKind == JsonValueKind.String) return t.GetString();
-        if (t.ValueKind == JsonValueKind.Array)
+        var templates = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (config is not { ValueKind: JsonValueKind.Object } c || !c.TryGetProperty("chat_template", out var t)) return templates;
+        if (t.ValueKind == JsonValueKind.String) templates[DefaultTemplate] = t.GetString()!;
+        else if (t.ValueKind == JsonValueKind.Array)
         {
+            int i = 0;
             foreach (var entry in t.EnumerateArray())
-                if (TokenizerJson.OptionalString(entry, "name") == "default") return TokenizerJson.OptionalString(entry, "template");
-            throw new TokenizerException("tokenizer_config.json chat_template: the list has no entry named 'default'");
+            {
+                string path = $"tokenizer_config.json chat_template[{i++}]";
+                if (entry.ValueKind != JsonValueKind.Object)
+                    throw new TokenizerException($"{path}: expected {{\"name\": ..., \"template\": ...}}");
+                templates[TokenizerJson.RequiredString(entry, "name", path)] = TokenizerJson.RequiredString(entry, "template", path);
+            }
         }
-        return null;
+        else if (t.ValueKind != JsonValueKind.Null)
+            throw new TokenizerException("tokenizer_config.json chat_template: expected a string or a list of {name, template}");
+        return templates;
+    }
+
+    /// <summary>transformers' additional_chat_templates/NAME.jinja (saved beside chat_template.jinja since transformers 4.5x).</summary>
+    private static Dictionary<string, string>? ReadAdditionalTemplates(string dir) =>
+        Directory.Exists(dir)
+            ? Directory.GetFiles(dir, "*.jinja").Order(StringComparer.Ordinal).ToDictionary(f => Path.GetFileNameWithoutExtension(f), File.ReadAllText)
+            : null;
+
+    private static ChatTemplate ParseTemplate(string source, string name)
+    {
+        try
+        {
+            return ChatTemplate.Parse(source);
+        }
+        catch (TokenizerException e) when (name != DefaultTemplate)
+        {
+            throw new TokenizerException($"chat template '{name}': {e.Message}");
+        }
     }
 
     private static IEnumerable<AddedToken> ReadAddedTokens(JsonElement root)

@@ -12,6 +12,3 @@ public interface ITextTokenizer
     /// <summary>Id of a token string (special or not), or null.</summary>
     int? TokenToId(string token);
 }
-
-/// <summary>One chat turn, as HF chat templates see it.</summary>
-public sealed record ChatMessage(string Role, string Content);

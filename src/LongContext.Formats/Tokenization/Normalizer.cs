@@ -31,7 +31,7 @@ internal abstract class Normalizer
 
     private sealed class Unicode(NormalizationForm form) : Normalizer
     {
-        public override string Normalize(string text) => IcuNormalization.Normalize(text, form);
+        public override string Normalize(string text) => UnicodeNormalizer.Normalize(text, form);
     }
 
     private sealed class Lowercase : Normalizer

@@ -24,15 +24,20 @@ public sealed class StreamDecoder
     public string? Push(int id)
     {
         _ids.Add(id);
-        string text = _tokenizer.Decode(_ids, _skipSpecialTokens);
+        string text = DecodeWindow();
         if (text.Length <= _prefix.Length || text.EndsWith('\uFFFD')) return null;
         if (!text.StartsWith(_prefix, StringComparison.Ordinal))
             throw new TokenizerException("stream decoding: the decoded window no longer starts with the previous text (decoder is not prefix-stable)");
         string added = text[_prefix.Length..];
         int newPrefixIndex = _ids.Count - _prefixIndex;
         _ids = _ids.GetRange(_prefixIndex, _ids.Count - _prefixIndex);
-        _prefix = _tokenizer.Decode(_ids, _skipSpecialTokens);
+        _prefix = DecodeWindow();
         _prefixIndex = newPrefixIndex;
         return added;
     }
+
+    // Without transformers' clean-up, which is not prefix-stable (" " then " ." would become ".").
+    private string DecodeWindow() => _tokenizer is HfTokenizer hf
+        ? hf.Decode(_ids, _skipSpecialTokens, cleanUpTokenizationSpaces: false)
+        : _tokenizer.Decode(_ids, _skipSpecialTokens);
 }

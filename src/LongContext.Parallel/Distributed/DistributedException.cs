@@ -1,5 +1,3 @@
-using LongContext.Core;
-
 namespace LongContext.Parallel.Distributed;
 
 /// <summary>

@@ -236,8 +236,11 @@ internal sealed class HostProcessGroup : IProcessGroup, IProgressSource
     DistributedException Fail(Op op, Exception e)
     {
         string reason = e is PeerFailureException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-        if (e is PeerFailureException { Kind: PeerFailureKind.Timeout } && services.Board is { } board)
-            reason += " — " + board.Diagnose(Name, op.Seq, worldRanks);
+        if (e is PeerFailureException { Kind: PeerFailureKind.Timeout })
+        {
+            reason = $"no progress within the {Timeout.TotalSeconds:0.###} s timeout: {reason}";
+            if (services.Board is { } board) reason += " — " + board.Diagnose(Name, op.Seq, worldRanks);
+        }
         string where = Name == "world" ? $"rank {Rank}" : $"rank {transport.Rank} (rank {Rank} of {Size} in '{Name}')";
         var ex = new DistributedException($"{where}: {op.Work.Description} ({Backend}) failed: {reason}", e);
         failure ??= ex;

@@ -16,7 +16,7 @@ internal sealed class NcclWork : IWork
     CudaEvent? done;
     Tensor[]? aliases;
     DistributedException? error;
-    bool completed, disposed;
+    bool completed;
 
     internal long Seq { get; }
     internal DateTime PostedUtc { get; } = DateTime.UtcNow;
@@ -61,15 +61,8 @@ internal sealed class NcclWork : IWork
         }
     }
 
-    /// <summary>Drops the handle; an unfinished operation's event and tensors are released by the watchdog later.</summary>
-    public void Dispose()
-    {
-        lock (gate)
-        {
-            disposed = true;
-            if (completed) FreeEvent();
-        }
-    }
+    /// <summary>Drops the handle; an unfinished operation's event and tensors are released by the watchdog when it ends.</summary>
+    public void Dispose() { }
 
     bool PollLocked()
     {
@@ -78,14 +71,10 @@ internal sealed class NcclWork : IWork
         completed = true;
         foreach (var t in aliases ?? []) t.Dispose();
         aliases = null;
-        if (disposed) FreeEvent();
-        return true;
-    }
-
-    void FreeEvent()
-    {
-        done?.Dispose();
+        // Finished work needs no ordering any more: Wait() skips it.
+        done.Dispose();
         done = null;
+        return true;
     }
 
     void Throw()

@@ -1,5 +1,4 @@
 using LongContext.Core.Model;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.ActivationCheckpointing;

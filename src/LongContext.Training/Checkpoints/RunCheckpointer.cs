@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LongContext.Formats.Config;
 using LongContext.Core.Model;
 using LongContext.Core.Weights;
+using LongContext.Formats.Config;
 using LongContext.Training.Data;
 using LongContext.Training.Loop;
 using LongContext.Training.Optim;

@@ -37,13 +37,21 @@ public static class HfExporter
     public static readonly IReadOnlyList<string> TokenizerFiles =
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"];
 
-    public static HfExportResult Export(LlamaForCausalLM model, string outDir, HfExportOptions? options = null)
+    public static HfExportResult Export(LlamaForCausalLM model, string outDir, HfExportOptions? options = null) =>
+        Export(model.NamedTensors(), model.Config, model.Dtype, outDir, options);
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (HF names, e.g. LoRA-merged weights) with <paramref name="config"/> as an HF
+    /// folder, without building a model around them.
+    /// </summary>
+    /// <param name="dtype">The tensors' dtype (the default dtype on disk).</param>
+    public static HfExportResult Export(IReadOnlyDictionary<string, Tensor> tensors, ModelConfig config, ScalarType dtype, string outDir,
+        HfExportOptions? options = null)
     {
         options ??= new HfExportOptions();
-        var dtype = options.Dtype ?? model.Dtype;
+        dtype = options.Dtype ?? dtype;
         if (dtype is not (ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float32))
             throw new ConfigException($"export dtype {dtype} is not supported; use bfloat16, float16 or float32.");
-        var config = model.Config;
         if (options.Rope is { } rope) config = config with { Rope = rope };
         if (options.RopeTheta is double theta)
         {
@@ -67,7 +75,7 @@ public static class HfExporter
         Directory.CreateDirectory(tmp);
 
         ModelConfigWriter.WriteToDirectory(config, tmp);
-        var weights = SafetensorsWriter.WriteSharded(tmp, model.NamedTensors(), options.MaxShardBytes, dtype);
+        var weights = SafetensorsWriter.WriteSharded(tmp, tensors, options.MaxShardBytes, dtype);
         var copied = new List<string>();
         if (options.TokenizerSourceDir is { } source)
         {

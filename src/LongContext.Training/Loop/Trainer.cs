@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LongContext.Core.Attention;
-using LongContext.Formats.Config;
 using LongContext.Core.Model;
 using LongContext.Training.Checkpoints;
 using LongContext.Training.Data;

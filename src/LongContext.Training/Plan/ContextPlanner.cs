@@ -1,5 +1,6 @@
 using System.Globalization;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 
 namespace LongContext.Training.Plan;
 

@@ -1,3 +1,4 @@
+using LongContext.Formats;
 
 namespace LongContext.Training.Plan;
 

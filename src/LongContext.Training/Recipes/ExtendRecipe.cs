@@ -4,11 +4,12 @@ using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Core.Rope;
 using LongContext.Formats.Config;
+using LongContext.Formats;
 using LongContext.Training.Export;
-using LongContext.Training.Lora;
-using LongContext.Training.Plan;
 using LongContext.Training.Loop;
+using LongContext.Training.Lora;
 using LongContext.Training.Loss;
+using LongContext.Training.Plan;
 using LongContext.Training.Reports;
 using LongContext.Training.Topology;
 using static TorchSharp.torch;
@@ -169,8 +170,8 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
         return new ExtendResult(results, source, false);
     }
 
-    /// <summary>Writes the stage model as an HF folder; with LoRA, the adapters merged into the base weights.</summary>
-    void Export(LlamaForCausalLM model, LoraAdapters? lora, string finalDir, string tokenizerDir)
+    /// <summary>Writes the stage model as an HF folder; with LoRA, the adapters merged into the base weights (no second model).</summary>
+    static void Export(LlamaForCausalLM model, LoraAdapters? lora, string finalDir, string tokenizerDir)
     {
         var export = new HfExportOptions { TokenizerSourceDir = tokenizerDir, Overwrite = true };
         using var _ = no_grad();
@@ -179,17 +180,15 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
             HfExporter.Export(model, finalDir, export);
             return;
         }
-        using var merged = ModelLoader.Create(model.Config, device, dtype);
         var tensors = lora.MergedTensors();
         try
         {
-            foreach (var (name, t) in merged.NamedTensors()) t.copy_(tensors[name]);
+            HfExporter.Export(tensors, model.Config, model.Dtype, finalDir, export);
         }
         finally
         {
             foreach (var t in tensors.Values) t.Dispose();
         }
-        HfExporter.Export(merged, finalDir, export);
     }
 
     static ExtendStageResult? ReadStage(string stageDir)

@@ -1,6 +1,4 @@
 using System.Text.Json.Serialization;
-using LongContext.Training.Loop;
-using LongContext.Training.Loss;
 using LongContext.Training.Reports;
 
 namespace LongContext.Training.Recipes;

@@ -1,5 +1,5 @@
-using LongContext.Formats.Config;
 using LongContext.Core.Model;
+using LongContext.Formats.Config;
 
 namespace LongContext.Training.Recipes;
 

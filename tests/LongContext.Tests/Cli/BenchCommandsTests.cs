@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LongContext.Tests.Data;
 using LongContext.Training.Data;
 
 namespace LongContext.Tests.Cli;
@@ -28,6 +29,62 @@ public class BenchCommandsTests
         Assert.All(lengths, l => Assert.True(l.GetProperty("tokens_per_second").GetDouble() > 0));
         Assert.All(lengths, l => Assert.Equal(1, l.GetProperty("checkpointed_layers").GetInt32()));
         Assert.Equal(128, report.GetProperty("longest_trained").GetInt32());
+    }
+
+    static List<JsonElement> Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+    [Fact]
+    public async Task Bench_train_streams_one_json_line_per_length_and_appends_them_to_out()
+    {
+        using var dir = new TempDir();
+        var outFile = Path.Combine(dir.Path, "sub", "train.jsonl");
+        var (code, output) = await Run("bench", "train", "--preset", "tiny", "--lengths", "32", "--probe-max", "128", "--steps", "1", "--warmup", "0",
+            "--device", "cpu", "--json", "--out", outFile);
+        Assert.Equal(0, code);
+        var stdout = Lines(output);
+        // 32, then the probe doubles to 64 and 128: one "train" line each as it finishes, the summary last.
+        Assert.Equal([32, 64, 128], stdout.Where(l => l.TryGetProperty("record", out var r) && r.GetString() == "train").Select(l => l.GetProperty("length").GetInt32()));
+        Assert.Equal(128, stdout[^1].GetProperty("longest_trained").GetInt32());
+        var file = Lines(File.ReadAllText(outFile));
+        Assert.Equal(["train", "train", "train", "summary"], file.Select(l => l.GetProperty("record").GetString()));
+        Assert.Equal(3, file[^1].GetProperty("lengths").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Bench_prefill_long_request_mode_streams_chunks_then_time_to_first_token_and_decode_with_an_fp8_cache()
+    {
+        using var dir = new TempDir();
+        var outFile = Path.Combine(dir.Path, "prefill.jsonl");
+        var (code, output) = await Run("bench", "prefill", "--preset", "tiny", "--lengths", "256", "--prefill-chunk", "64", "--decode-after", "3",
+            "--kv-cache", "fp8", "--device", "cpu", "--json", "--out", outFile);
+        Assert.Equal(0, code);
+        var lines = Lines(output);
+        static string? Kind(JsonElement l) => l.TryGetProperty("record", out var r) ? r.GetString() : null;   // the summary has none
+        var chunks = lines.Where(l => Kind(l) == "prefill_chunk").ToList();
+        Assert.Equal([64, 128, 192, 256], chunks.Select(c => c.GetProperty("tokens_done").GetInt32()));
+        Assert.All(chunks, c => Assert.True(c.GetProperty("tokens_per_second").GetDouble() > 0));
+        var request = lines.Single(l => Kind(l) == "prefill_decode");
+        Assert.Equal("fp8", request.GetProperty("kv_cache").GetString());
+        Assert.Equal("eager", request.GetProperty("decode_mode").GetString());
+        Assert.True(request.GetProperty("ttft_seconds").GetDouble() > 0);
+        Assert.True(request.GetProperty("decode_tokens_per_second").GetDouble() > 0);
+        Assert.Equal("fp8", lines[^1].GetProperty("kv_cache").GetString());
+        Assert.Equal(Lines(File.ReadAllText(outFile)).Count, lines.Count);
+    }
+
+    [Fact]
+    public void Bench_output_has_each_item_on_disk_before_the_run_ends()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "partial.jsonl");
+        using var output = new LongContext.Cli.Commands.BenchOutput(json: false, path);
+        output.Item("train", new { Length = 524288, TokensPerSecond = 2195.0 });
+        // Still open (the run goes on, or is killed here): the finished line is already readable.
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        var line = JsonDocument.Parse(reader.ReadLine()!).RootElement;
+        Assert.Equal("train", line.GetProperty("record").GetString());
+        Assert.Equal(524288, line.GetProperty("length").GetInt32());
     }
 
     [Fact]

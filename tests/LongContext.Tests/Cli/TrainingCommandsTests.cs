@@ -4,6 +4,7 @@ using LongContext.Core.Rope;
 using LongContext.Formats.Config;
 using LongContext.Training.Recipes;
 using TorchSharp;
+using static LongContext.Tests.Training.TrainingFixtures;
 
 namespace LongContext.Tests.Cli;
 
@@ -14,42 +15,6 @@ namespace LongContext.Tests.Cli;
 [Collection(CliCollection.Name)]
 public class TrainingCommandsTests
 {
-    static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
-    static readonly string TokenizerDir = Path.Combine(Hf, "tokenizer");
-
-    static string TempDir(string name)
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "longctx-tests", "training-commands", name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
-    /// <summary>A few text files of repeated paragraphs: a few thousand tokens with the fixture tokenizer.</summary>
-    static string Corpus()
-    {
-        var dir = TempDir("data");
-        string[] paragraphs =
-        [
-            "The river ran past the old mill, and the miller counted sacks of grain before the winter came.",
-            "In the market square the children traded marbles while their parents argued about the price of apples.",
-            "A lighthouse keeper wrote letters every night, describing the ships that passed and the storms that did not.",
-        ];
-        for (int f = 0; f < 4; f++)
-            File.WriteAllText(Path.Combine(dir, $"doc{f}.txt"), string.Join("\n\n", Enumerable.Repeat(paragraphs[f % 3] + " " + paragraphs[(f + 1) % 3], 12)));
-        return dir;
-    }
-
-    /// <summary>The tiny llama fixture (vocab 600, max_position_embeddings 64, rope_theta 10000) with the fixture tokenizer, as a user's model folder.</summary>
-    static string ModelDir()
-    {
-        var dir = TempDir("model");
-        foreach (var f in new[] { "config.json", "model.safetensors", "generation_config.json" })
-            File.Copy(Path.Combine(Hf, "models", "llama_default", f), Path.Combine(dir, f));
-        foreach (var f in Directory.GetFiles(TokenizerDir))
-            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        return dir;
-    }
-
     static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRun.Capture(args);
 
     static JsonElement LastJsonLine(string output) => CliRun.LastJson(output);
@@ -85,6 +50,20 @@ public class TrainingCommandsTests
         var rerun = LastJsonLine(output2);
         Assert.True(rerun.GetProperty("already_done").GetBoolean());
         Assert.Equal(0, rerun.GetProperty("training").GetProperty("steps_this_run").GetInt32());
+    }
+
+    [Fact]
+    public async Task Pretrain_with_document_mask_trains_packed_documents_apart_and_records_the_option()
+    {
+        var outDir = TempDir("pretrain-docmask");
+        var (code, output, err) = await Run("pretrain", "--config", Path.Combine(Hf, "models", "llama_default", "config.json"), "--tokenizer", TokenizerDir,
+            "--data", Corpus(), "--seq-len", "64", "--steps", "2", "--document-mask", "--device", "cpu", "--out", outDir, "--json");
+        Assert.True(code == 0, err);
+        Assert.True(double.IsFinite(LastJsonLine(output).GetProperty("training").GetProperty("final_loss").GetDouble()));
+        using var options = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "train", "training_options.json")));
+        Assert.True(options.RootElement.GetProperty("document_mask").GetBoolean());
+        var (_, help, _) = await Run("pretrain", "--help");
+        Assert.Contains("--document-mask", help);
     }
 
     [Fact]

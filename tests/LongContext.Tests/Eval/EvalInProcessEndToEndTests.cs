@@ -15,10 +15,10 @@ namespace LongContext.Tests.Eval;
 [Collection(CliCollection.Name)]
 public class EvalInProcessEndToEndTests
 {
-    static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
+    internal static readonly string Hf = Path.Combine(AppContext.BaseDirectory, "fixtures", "hf");
 
     /// <summary>config + weights of the tiny llama fixture and the fixture tokenizer in one folder, as a user's model folder.</summary>
-    static string ModelDir()
+    internal static string ModelDir()
     {
         var dir = EvalFixtures.TempDir("model");
         foreach (var f in new[] { "config.json", "model.safetensors", "generation_config.json" })
@@ -29,9 +29,11 @@ public class EvalInProcessEndToEndTests
     }
 
     /// <summary>Counts generations and can cancel the run when the n-th one starts (before it computes anything).</summary>
-    sealed class CountingGenerator(ILocalGenerator inner, Action<int>? onStart) : ILocalGenerator, IDisposable
+    internal sealed class CountingGenerator(ILocalGenerator inner, Action<int>? onStart) : ILocalGenerator, IDisposable
     {
         public int Calls;
+        /// <summary>The token ids of every prompt, in call order.</summary>
+        public List<IReadOnlyList<int>> Prompts { get; } = [];
         public ITextTokenizer Tokenizer => inner.Tokenizer;
         public IChatTemplate ChatTemplate => inner.ChatTemplate;
         public int? MaxSequenceLength => inner.MaxSequenceLength;
@@ -40,6 +42,7 @@ public class EvalInProcessEndToEndTests
         public IReadOnlyList<int> Generate(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyCollection<int> stopIds, CancellationToken ct)
         {
             onStart?.Invoke(Interlocked.Increment(ref Calls));
+            lock (Prompts) Prompts.Add(promptIds);
             return inner.Generate(promptIds, maxNewTokens, stopIds, ct);
         }
 
@@ -47,9 +50,9 @@ public class EvalInProcessEndToEndTests
     }
 
     /// <summary>Registers the real engine factories (as Program.cs does) wrapped in a counter; restores the previous ones after.</summary>
-    static async Task<T> WithEngine<T>(Func<List<CountingGenerator>, Action<Action<int>?>, Task<T>> body)
+    internal static async Task<T> WithEngine<T>(Func<List<CountingGenerator>, Action<Action<int>?>, Task<T>> body)
     {
-        var saved = (EvalBackends.LocalFactory, EvalBackends.TokenizerFactory, EvalBackends.ChatTemplateFactory);
+        var saved = (EvalBackends.LocalFactory, EvalBackends.TokenizerFactory, EvalBackends.ChatTemplateFactory, EvalBackends.LossScorerFactory);
         EngineLocalGenerator.Register("cpu");
         var engine = EvalBackends.LocalFactory;
         var made = new List<CountingGenerator>();
@@ -58,7 +61,7 @@ public class EvalInProcessEndToEndTests
         try { return await body(made, a => onStart = a); }
         finally
         {
-            (EvalBackends.LocalFactory, EvalBackends.TokenizerFactory, EvalBackends.ChatTemplateFactory) = saved;
+            (EvalBackends.LocalFactory, EvalBackends.TokenizerFactory, EvalBackends.ChatTemplateFactory, EvalBackends.LossScorerFactory) = saved;
             foreach (var g in made) g.Dispose();
         }
     }

@@ -66,6 +66,23 @@ public class ScoringTests
     public void Lengths_parse_with_binary_k_and_m_suffixes()
     {
         Assert.Equal([1000, 4096, 131072, 1048576], NiahGrid.ParseLengths("4k, 1000,128K,1m"));
-        Assert.Throws<LongContext.Eval.EvalException>(() => NiahGrid.ParseLengths("4x"));
+        Assert.Throws<ConfigException>(() => NiahGrid.ParseLengths("4x"));
+    }
+
+    [Theory]
+    [InlineData("1.5k,0.5m", new[] { 1536, 524288 })]
+    [InlineData("8k,4k,8K", new[] { 4096, 8192 })]
+    public void Lengths_follow_the_shared_rules_decimals_only_when_whole(string spec, int[] expected) =>
+        Assert.Equal(expected, NiahGrid.ParseLengths(spec));
+
+    [Theory]
+    [InlineData("1.3k", "1331.2 tokens")] // was silently rounded to 1331 before the rules were shared with `plan`
+    [InlineData("4k,,8k", "item 2")]
+    [InlineData("4G", "beyond what one prompt can hold")]
+    public void Lengths_that_are_not_whole_token_counts_are_refused(string spec, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => NiahGrid.ParseLengths(spec));
+        Assert.StartsWith("--lengths", e.Message);
+        Assert.Contains(expected, e.Message);
     }
 }

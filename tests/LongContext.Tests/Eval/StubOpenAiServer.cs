@@ -18,6 +18,10 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
     /// <summary>Called with the 1-based request number before answering.</summary>
     public Action<int>? OnRequest { get; set; }
     public List<string> Prompts { get; } = [];
+    /// <summary>Request paths (e.g. /v1/completions), in arrival order.</summary>
+    public List<string> Paths { get; } = [];
+    /// <summary>Answers instead of <see cref="StubAnswers"/> when set (benchmarks the stub does not know).</summary>
+    public Func<string, string>? Answerer { get; set; }
 
     protected override void Handle(HttpListenerContext ctx)
     {
@@ -35,8 +39,8 @@ public sealed class StubOpenAiServer(int fail429First = 0) : LoopbackHttpStub
         var path = ctx.Request.Url!.AbsolutePath;
         var chat = path.EndsWith("/chat/completions", StringComparison.Ordinal);
         var prompt = chat ? req["messages"]!.AsArray().Last()!["content"]!.GetValue<string>() : req["prompt"]!.GetValue<string>();
-        lock (Prompts) Prompts.Add(prompt);
-        var answer = Echo ? prompt : StubAnswers.Answer(prompt);
+        lock (Prompts) { Prompts.Add(prompt); Paths.Add(path); }
+        var answer = Echo ? prompt : Answerer?.Invoke(prompt) ?? StubAnswers.Answer(prompt);
         JsonObject choice = chat
             ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer }, ["finish_reason"] = "stop" }
             : new JsonObject { ["index"] = 0, ["text"] = answer, ["finish_reason"] = "stop" };

@@ -51,4 +51,14 @@ public class Fp8E4M3Tests
         var bound = x.abs() * (1.0 / 16) + 1.0 / 1024;
         Assert.True(((x - y).abs() <= bound).all().item<bool>());
     }
+
+    [Fact]
+    public void An_fp8_kv_cache_gives_logits_close_to_the_full_precision_cache_but_not_identical()
+    {
+        var checks = LongContext.Core.Diagnostics.SelfTest.Fp8KvCacheChecks(CPU).ToList();
+        Assert.Equal(3, checks.Count);
+        Assert.All(checks, c => Assert.True(c.Passed, $"{c.Name}: error {c.Error} > {c.Tolerance}"));
+        // The cache really quantises: a check that compared a cache with itself would report 0.
+        Assert.True(checks[0].Error > 1e-4, $"prefill logits error {checks[0].Error}: the FP8 cache did not quantise");
+    }
 }

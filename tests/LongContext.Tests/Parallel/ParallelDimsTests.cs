@@ -1,4 +1,3 @@
-using LongContext.Core;
 using LongContext.Parallel.Distributed;
 
 namespace LongContext.Tests.Parallel;

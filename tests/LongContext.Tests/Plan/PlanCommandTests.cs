@@ -63,6 +63,7 @@ public class PlanCommandTests
     [InlineData("plan --preset nope --target 1M", "Unknown model preset")]
     [InlineData("plan --target 1M", "exactly one of --model")]
     [InlineData("plan --preset tiny --target 1X", "--target")]
+    [InlineData("plan --preset tiny --target 1.3K", "1331.2 tokens")] // the same rule as eval --lengths
     [InlineData("plan --preset tiny --target 1K --gpus 4xH100 --ring 3", "--ring 3")]
     public async Task User_errors_exit_1_with_one_line(string args, string message)
     {

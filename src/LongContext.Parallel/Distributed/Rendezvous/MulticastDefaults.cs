@@ -25,7 +25,7 @@ public static partial class MulticastDefaults
 
     /// <summary>"NCCL_NVLS_ENABLE=0 (default)" or "... (set by the user)", for doctor.</summary>
     public static IEnumerable<string> Describe() => Variables.Select(v =>
-        Environment.GetEnvironmentVariable(v.Name) is string set ? $"{v.Name}={set}" : $"{v.Name} unset (longctx launch sets {v.Value})");
+        Environment.GetEnvironmentVariable(v.Name) is string set ? $"{v.Name}={set}" : $"{v.Name} unset (longctx sets {v.Value} for NCCL runs)");
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int setenv(string name, string value, int overwrite);

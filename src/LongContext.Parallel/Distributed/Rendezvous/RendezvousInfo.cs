@@ -94,7 +94,9 @@ public sealed record RendezvousInfo(
     static Dictionary<string, string> ReadEnvironment()
     {
         var env = new Dictionary<string, string>();
-        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables()) env[(string)e.Key] = (string?)e.Value ?? "";
+        // An empty variable (WORLD_SIZE= in a script) counts as unset.
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+            if (e.Value is string v && v.Trim().Length > 0) env[(string)e.Key] = v;
         return env;
     }
 

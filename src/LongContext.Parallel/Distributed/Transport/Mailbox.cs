@@ -58,7 +58,6 @@ internal sealed class Mailbox(int rank, int size)
     {
         lock (gate)
         {
-            var start = DateTime.UtcNow;
             while (true)
             {
                 if (aborted is not null) throw AbortReason!;
@@ -67,7 +66,7 @@ internal sealed class Mailbox(int rank, int size)
                 var left = deadlineUtc - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero)
                     throw new PeerFailureException(PeerFailureKind.Timeout, from,
-                        $"timed out after {(DateTime.UtcNow - start).TotalSeconds:F1} s waiting for rank {from} (rank {rank} is waiting; rank {from} is hung, dead, or running a different operation)");
+                        $"rank {rank} was waiting for rank {from}, which is hung, dead, or running a different operation");
                 Monitor.Wait(gate, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
             }
         }

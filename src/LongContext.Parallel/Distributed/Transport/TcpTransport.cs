@@ -159,7 +159,7 @@ internal sealed class TcpTransport : IPeerTransport
                 if (mailbox.IsAborted) throw mailbox.AbortReason!;
                 if (mailbox.ClosedReason(peer) is string closed) throw new PeerFailureException(PeerFailureKind.Closed, peer, closed);
                 throw e is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock } && elapsed >= timeout * 0.9
-                    ? new PeerFailureException(PeerFailureKind.Timeout, peer, $"timed out after {elapsed.TotalSeconds:F1} s sending to rank {peer}, which stopped reading (hung or stopped)")
+                    ? new PeerFailureException(PeerFailureKind.Timeout, peer, $"sending to rank {peer} made no progress for {elapsed.TotalSeconds:F1} s: it stopped reading (hung or stopped)")
                     : new PeerFailureException(PeerFailureKind.Closed, peer, $"sending to rank {peer} failed ({e.Message}): its process exited or was killed");
             }
         }

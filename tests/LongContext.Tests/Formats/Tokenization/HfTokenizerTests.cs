@@ -38,6 +38,26 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void Decode_applies_transformers_clean_up_when_the_config_sets_it()
+    {
+        var t = Llama3.Value; // tokenizer_config: clean_up_tokenization_spaces = true (as Llama-3's)
+        var ids = t.Encode("Hi , it 's ok . Isn 't it ?", addSpecialTokens: false);
+        Assert.Equal("Hi, it's ok. Isn 't it?", t.Decode(ids));
+        Assert.Equal("Hi , it 's ok . Isn 't it ?", t.Decode(ids, skipSpecialTokens: false, cleanUpTokenizationSpaces: false));
+        // Streaming stays on tokenizers' own decode: the clean-up is not prefix-stable.
+        var stream = t.CreateStreamDecoder();
+        Assert.Equal("Hi , it 's ok . Isn 't it ?", string.Concat(ids.Select(stream.Push).OfType<string>()));
+    }
+
+    [Fact]
+    public void Clean_up_tokenization_is_transformers_replacement_list()
+    {
+        // Expected string computed with transformers' PreTrainedTokenizerBase.clean_up_tokenization replace chain.
+        Assert.Equal(" a. b? c! d, e'f donn't I'm it's we've they're x .",
+            HfTokenizer.CleanUpTokenization(" a . b ? c ! d , e ' f don n't I 'm it 's we 've they 're x  ."));
+    }
+
+    [Fact]
     public void Byte_tokens_map_to_gpt2_alphabet_and_specials_are_flagged()
     {
         var t = Llama3.Value;
@@ -138,7 +158,7 @@ public class HfTokenizerTests
         sw.Stop();
         Assert.True(ids.Count > 100_000, $"only {ids.Count} tokens");
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"encoding {ids.Count} tokens took {sw.Elapsed}");
-        Assert.Equal(text, t.Decode(ids));
+        Assert.Equal(text, t.Decode(ids, skipSpecialTokens: false, cleanUpTokenizationSpaces: false)); // tokenizers-level round trip
         Assert.Equal(ids.Count, t.CountTokens(text));
     }
 

@@ -1,6 +1,6 @@
-using LongContext.Training.Plan;
+using LongContext.Formats;
 
-namespace LongContext.Tests.Plan;
+namespace LongContext.Tests.Formats;
 
 public class ContextLengthTests
 {

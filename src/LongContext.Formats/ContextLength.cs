@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace LongContext.Training.Plan;
+namespace LongContext.Formats;
 
 /// <summary>
 /// Token counts written for people: "1048576", "64K", "256k", "1M", "1.5M", "2G". Suffixes are binary
