@@ -104,6 +104,8 @@ public static class ExtendCommand
                 s.NiahScore?.ToString("0.#", inv) ?? "-", s.Skipped ? "done before" : s.Interrupted ? "interrupted" : "");
         }
         console.Write(table);
+        foreach (var s in result.Stages)
+        foreach (var w in s.Warnings) console.MarkupLine($"[yellow]warning:[/] stage {s.Index}: {Markup.Escape(w)}");
         if (result.Interrupted) console.MarkupLine("[yellow]interrupted:[/] rerun the same command to resume from the last checkpoint.");
         else if (result.FinalModel is { } f) console.MarkupLine($"model: {Markup.Escape(f)}");
     }

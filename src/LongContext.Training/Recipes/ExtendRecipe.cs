@@ -137,7 +137,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                     {
                         Index = i + 1, Length = length, RopeTheta = thetas[i], StageDir = stageDir, StartedFrom = source,
                         Training = RunSummary.FromMetrics(run.MetricsPath, run.FinalStep - run.StartStep),
-                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank,
+                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank, Warnings = run.Warnings,
                     };
                     if (run.Interrupted)
                     {
