@@ -128,8 +128,10 @@ public static class BenchCommand
         return bench;
     }
 
+    /// <param name="WorldSize">Data-parallel ranks (1 without a launcher); tokens/s are those of all of them.</param>
+    /// <param name="Backend">Process group: single, tcp or nccl.</param>
     public sealed record TrainReport(string Preset, string Device, string Dtype, string Attention, int LossChunkTokens, string Checkpointing,
-        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained);
+        bool OffloadToHost, IReadOnlyList<TrainMeasurement> Lengths, int? LongestTrained, int WorldSize = 1, string Backend = "single", int Zero = 0);
 
     static Command CreateTrain()
     {
@@ -144,11 +146,14 @@ public static class BenchCommand
         var peak = new Option<double>("--peak-tflops") { Description = "Peak bf16 TFLOP/s for MFU (H100 SXM dense: 989)", DefaultValueFactory = _ => 989 };
         var output = OutOption();
         var device = EngineOptions.Device();
-        var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer. Each finished length is one JSON line (--json, --out).");
-        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, output, device }) train.Options.Add(o);
+        var parallel = TrainingCommandOptions.DataParallel();
+        var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer. Each finished length is one JSON line (--json, --out). "
+            + "Data parallel under `longctx launch --nproc-per-node N -- bench train ...` (one sequence per rank and step; tok/s of all ranks; rank 0 reports).");
+        foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, output, device }.Concat(parallel.All)) train.Options.Add(o);
         train.SetHandler((parse, _) =>
         {
-            var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!));
+            var dev = dist.Device;
             var config = ModelPresets.Get(parse.GetValue(preset)!);
             var dtype = TorchRuntime.ResolveDtype(null, dev);
             string mode = parse.GetValue(checkpoint)!.Trim().ToLowerInvariant();
@@ -162,20 +167,22 @@ public static class BenchCommand
             var listed = ContextLength.ParseList(parse.GetValue(lengths)!, "--lengths").Select(l => (int)l).ToList();
             long? max = parse.GetValue(probeMax) is string pm ? ContextLength.Parse(pm, "--probe-max") : null;
             bool json = parse.GetValue(CliCommon.Json);
-            using var output_ = new BenchOutput(json, parse.GetValue(output));
-            BenchOutput.Progress($"bench train: {parse.GetValue(preset)} on {dev}, checkpointing {mode}{(parse.GetValue(offload) ? " + offload" : "")}; creating random weights");
+            // Every rank measures (they train together); rank 0 reports.
+            using var output_ = dist.IsMain ? new BenchOutput(json, parse.GetValue(output)) : null;
+            void Progress(FormattableString line) { if (dist.IsMain) BenchOutput.Progress(line); }
+            Progress($"bench train: {parse.GetValue(preset)} on {dev}{(dist.WorldSize > 1 ? $" × {dist.WorldSize} ranks ({dist.Backend})" : "")}, checkpointing {mode}{(parse.GetValue(offload) ? " + offload" : "")}; creating random weights");
             using var model = ModelLoader.CreateRandom(config, dev, dtype);
             var backend = EngineSession.DefaultBackend(dev);
             LongSequenceLoss NewLoss() => new(parse.GetValue(chunk), layers, parse.GetValue(offload), autoCheckpointing: mode == "auto");
-            var bench = new TrainingBenchmark(model, backend, NewLoss, parse.GetValue(peak) * 1e12);
+            var bench = new TrainingBenchmark(model, backend, NewLoss, parse.GetValue(peak) * 1e12, dist.Topology);
             var results = new List<TrainMeasurement>();
             void Run(int length, int warm, int timed)
             {
-                BenchOutput.Progress($"train {length}: {warm} warm-up + {timed} timed step(s)...");
+                Progress($"train {length}: {warm} warm-up + {timed} timed step(s)...");
                 var m = bench.Measure(length, warm, timed);
                 results.Add(m);
-                output_.Item("train", m);
-                BenchOutput.Progress($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, {m.MedianStepSeconds:F2} s/step, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
+                output_?.Item("train", m);
+                Progress($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, {m.MedianStepSeconds:F2} s/step, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
             }
             foreach (var len in listed) Run(len, parse.GetValue(warmup), parse.GetValue(steps));
             if (max is long probeLimit && results.All(r => r.Error is null))
@@ -187,7 +194,9 @@ public static class BenchCommand
                 }
             }
             int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
-            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest);
+            var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), backend.Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest,
+                dist.WorldSize, dist.Backend, parse.GetValue(parallel.Zero));
+            if (output_ is null) return 0;
             output_.Summary(report);
             if (!json)
             {

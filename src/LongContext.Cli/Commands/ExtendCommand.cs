@@ -33,6 +33,9 @@ public static class ExtendCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end of a stage)", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Seed of the data order", DefaultValueFactory = _ => 0 };
         var documentMask = TrainingCommandOptions.DocumentMask();
+        var damaged = TrainingCommandOptions.DamagedCheckpoint();
+        var parallel = TrainingCommandOptions.DataParallel();
+        accumulation.Description = "Micro-batches per optimizer step, over all ranks (under `longctx launch` each rank computes accumulation/ranks of them)";
         var niahDepths = new Option<int>("--niah-depths") { Description = "Needle depths of the quick NIAH at each stage's length (0 skips it)", DefaultValueFactory = _ => 5 };
         var loraRank = new Option<int?>("--lora-rank") { Description = "Train LoRA adapters of this rank (alpha 2·rank; merged into the export) instead of all weights" };
         var loraTargets = new Option<string?>("--lora-targets") { Description = "Projections with adapters, e.g. q_proj,k_proj,v_proj,o_proj (default) or add gate_proj,up_proj,down_proj" };
@@ -40,15 +43,18 @@ public static class ExtendCommand
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
 
-        var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH.");
-        foreach (var option in new Option[] { model, data, maxFileBytes, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype })
+        var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH. "
+            + "Data parallel under `longctx launch --nproc-per-node N -- extend ...`.");
+        foreach (var option in new Option[] { model, data, maxFileBytes, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype }.Concat(parallel.All))
             command.Options.Add(option);
 
         command.SetHandler(async (parse, ct) =>
         {
             bool json = parse.GetValue(CliCommon.Json);
             string deviceSpec = parse.GetValue(device)!;
-            var dev = TorchRuntime.ResolveDevice(deviceSpec);
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(deviceSpec));
+            var dev = dist.Device;
+            if (dist.WorldSize > 1 || dist.Backend != "single") deviceSpec = dev.ToString();   // rank 0's NIAH check on its own GPU
             var dtypeName = parse.GetValue(dtype);
             var type = TorchRuntime.ResolveDtype(dtypeName, dev);
             var options = new ExtendOptions
@@ -68,6 +74,7 @@ public static class ExtendCommand
                 SaveEvery = parse.GetValue(saveEvery),
                 Seed = parse.GetValue(seed),
                 DocumentMask = parse.GetValue(documentMask),
+                DamagedCheckpoint = parse.GetValue(damaged),
                 NiahDepths = parse.GetValue(niahDepths),
                 LoraRank = parse.GetValue(loraRank),
                 LoraTargets = parse.GetValue(loraTargets) is string targets ? LoraOptions.ParseList(targets) : null,
@@ -77,7 +84,8 @@ public static class ExtendCommand
             var progress = new Progress(printer);
             StageEvaluator niah = (dir, length, niahOut, token) =>
                 NiahQuickCheck.RunAsync(dir, length, options.NiahDepths, niahOut, deviceSpec, dtypeName, ct: token);
-            var result = await new ExtendRecipe(dev, type, EngineSession.DefaultBackend(dev)).RunAsync(options, niah, progress, ct);
+            var result = await new ExtendRecipe(dev, type, EngineSession.DefaultBackend(dev), topology: dist.Topology).RunAsync(options, niah, dist.IsMain ? progress : null, ct);
+            if (!dist.IsMain) return result.Interrupted ? 130 : 0;   // rank 0 reports for the group
             if (json) CliCommon.WriteJson(result);
             else Render(result, CliCommon.Console);
             return result.Interrupted ? 130 : 0;
@@ -98,6 +106,8 @@ public static class ExtendCommand
                 s.NiahScore?.ToString("0.#", inv) ?? "-", s.Skipped ? "done before" : s.Interrupted ? "interrupted" : "");
         }
         console.Write(table);
+        foreach (var s in result.Stages)
+        foreach (var w in s.Warnings) console.MarkupLine($"[yellow]warning:[/] stage {s.Index}: {Markup.Escape(w)}");
         if (result.Interrupted) console.MarkupLine("[yellow]interrupted:[/] rerun the same command to resume from the last checkpoint.");
         else if (result.FinalModel is { } f) console.MarkupLine($"model: {Markup.Escape(f)}");
     }

@@ -24,9 +24,10 @@ public static class PlanCommand
         var batch = new Option<int?>("--batch") { Description = "Global batch in sequences per optimizer step (default Gradient's per stage)" };
         var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 2e-5 };
         var offload = new Option<bool>("--offload-optimizer") { Description = "Keep fp32 master weights and Adam states in host memory" };
+        var zero = new Option<int>("--zero") { Description = "Optimizer sharding the run will use (extend --zero): 0 replicated AdamW, 1 sharded masters and moments, 2 also sharded gradients", DefaultValueFactory = _ => 2 };
 
         var command = new Command("plan", "Plan a progressive context extension: θ, tokens, steps, memory per GPU and time per stage.");
-        foreach (var option in new Option[] { model, preset, target, stages, gpus, theta, mfu, ring, tokens, batch, lr, offload })
+        foreach (var option in new Option[] { model, preset, target, stages, gpus, theta, mfu, ring, tokens, batch, lr, offload, zero })
             command.Options.Add(option);
 
         command.SetHandler((parse, _) =>
@@ -51,6 +52,7 @@ public static class PlanCommand
                 BatchSequences = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
                 OffloadOptimizer = parse.GetValue(offload),
+                Zero = parse.GetValue(zero),
             };
             var plan = ContextPlanner.Plan(request);
             if (parse.GetValue(CliCommon.Json)) CliCommon.WriteJson(plan);
@@ -79,13 +81,13 @@ public static class PlanCommand
         console.Write(table);
 
         var breakdown = new Table().Border(TableBorder.Rounded).Title("Memory per GPU (GiB)");
-        foreach (var header in new[] { "Stage", "Tokens/GPU", "Weights", "Grads", "Optimizer", "Gathered", "Checkpoints", "Layer", "Ring", "LM head", "Reserve", "Total" })
+        foreach (var header in new[] { "Stage", "Tokens/GPU", "Weights", "Grads", "Optimizer", "Buffers", "Checkpoints", "Layer", "Ring", "LM head", "Reserve", "Total" })
             breakdown.AddColumn(new TableColumn(header).RightAligned());
         foreach (var s in plan.Stages)
         {
             var x = s.Memory;
             breakdown.AddRow(new[] { s.Index.ToString(CultureInfo.InvariantCulture), ContextLength.Format(x.ShardTokens) }
-                .Concat(new[] { x.Weights, x.Gradients, x.Optimizer, x.GatheredParameters, x.Checkpoints, x.LayerWorkingSet, x.RingBuffers, x.LmHeadChunk, x.Reserve, x.Total }
+                .Concat(new[] { x.Weights, x.Gradients, x.Optimizer, x.CommunicationBuffers, x.Checkpoints, x.LayerWorkingSet, x.RingBuffers, x.LmHeadChunk, x.Reserve, x.Total }
                     .Select(b => (b / (double)(1L << 30)).ToString("0.0", CultureInfo.InvariantCulture))).ToArray());
         }
         console.Write(breakdown);

@@ -30,11 +30,15 @@ public static class PretrainCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (0: only at the end)", DefaultValueFactory = _ => 500 };
         var seed = new Option<long>("--seed") { Description = "Seed of the initial weights and the data order", DefaultValueFactory = _ => 0 };
         var documentMask = TrainingCommandOptions.DocumentMask();
+        var damaged = TrainingCommandOptions.DamagedCheckpoint();
+        var parallel = TrainingCommandOptions.DataParallel();
         var device = EngineOptions.Device();
         var dtype = EngineOptions.Dtype();
+        accumulation.Description = "Micro-batches per optimizer step, over all ranks (under `longctx launch` each rank computes accumulation/ranks of them)";
 
-        var command = new Command("pretrain", "Pre-train a model from random weights on a text corpus and export it as an HF folder (OUT/final).");
-        foreach (var option in new Option[] { config, preset, tokenizer, data, maxFileBytes, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, device, dtype })
+        var command = new Command("pretrain", "Pre-train a model from random weights on a text corpus and export it as an HF folder (OUT/final). "
+            + "Data parallel under `longctx launch --nproc-per-node N -- pretrain ...`.");
+        foreach (var option in new Option[] { config, preset, tokenizer, data, maxFileBytes, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, device, dtype }.Concat(parallel.All))
             command.Options.Add(option);
 
         command.SetHandler((parse, ct) =>
@@ -48,10 +52,11 @@ public static class PretrainCommand
                 _ => throw new ConfigException("Give exactly one of --config CONFIG.json or --preset NAME."),
             };
             bool json = parse.GetValue(CliCommon.Json);
-            var dev = TorchRuntime.ResolveDevice(parse.GetValue(device)!);
+            using var dist = parallel.Start(parse, TorchRuntime.ResolveDevice(parse.GetValue(device)!));
+            var dev = dist.Device;
             var type = TorchRuntime.ResolveDtype(parse.GetValue(dtype), dev);
             var printer = new TrainingProgressPrinter(json);
-            var recipe = new PretrainRecipe(dev, type, EngineSession.DefaultBackend(dev));
+            var recipe = new PretrainRecipe(dev, type, EngineSession.DefaultBackend(dev), dist.Topology);
             var result = recipe.Run(new PretrainOptions
             {
                 Config = modelConfig,
@@ -68,7 +73,9 @@ public static class PretrainCommand
                 SaveEvery = parse.GetValue(saveEvery),
                 Seed = parse.GetValue(seed),
                 DocumentMask = parse.GetValue(documentMask),
-            }, printer, ct);
+                DamagedCheckpoint = parse.GetValue(damaged),
+            }, dist.IsMain ? printer : null, ct);
+            if (!dist.IsMain) return result.Interrupted ? 130 : 0;   // rank 0 reports for the group
             if (result.Data is { } corpus && !json) foreach (var line in corpus.Lines()) printer.Line(line);
             foreach (var w in result.Warnings) printer.Line($"warning: {w}");
             if (json) CliCommon.WriteJson(result);

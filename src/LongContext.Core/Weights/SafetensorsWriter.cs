@@ -25,14 +25,16 @@ public static class SafetensorsWriter
 
     /// <summary>
     /// Writes one safetensors file. <paramref name="floatDtype"/>, when given, converts floating-point tensors
-    /// (e.g. to bfloat16) as they are written; integer and bool tensors keep their type.
+    /// (e.g. to bfloat16) as they are written; integer and bool tensors keep their type. <paramref name="through"/>,
+    /// when given, is handed each file's final path and stream and returns the stream to write through (to hash the
+    /// bytes as they are written); it must not close the file stream.
     /// </summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null, ScalarType? floatDtype = null)
+        IReadOnlyDictionary<string, string>? metadata = null, ScalarType? floatDtype = null, Func<string, Stream, Stream>? through = null)
     {
         var entries = Plan(tensors, floatDtype);
         var tmp = path + ".tmp";
-        WriteFile(tmp, entries, metadata ?? DefaultMetadata);
+        WriteFile(tmp, path, entries, metadata ?? DefaultMetadata, through);
         File.Move(tmp, path, overwrite: true);
     }
 
@@ -43,7 +45,8 @@ public static class SafetensorsWriter
     /// of an earlier save that this one does not use are removed.
     /// </summary>
     public static SafetensorsShardingResult WriteSharded(string directory, IEnumerable<KeyValuePair<string, Tensor>> tensors,
-        long maxShardBytes, ScalarType? floatDtype = null, IReadOnlyDictionary<string, string>? metadata = null)
+        long maxShardBytes, ScalarType? floatDtype = null, IReadOnlyDictionary<string, string>? metadata = null,
+        Func<string, Stream, Stream>? through = null)
     {
         if (maxShardBytes <= 0)
         {
@@ -84,7 +87,7 @@ public static class SafetensorsWriter
         var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < shards.Count; i++)
         {
-            WriteFile(Path.Combine(directory, names[i] + ".tmp"), shards[i], metadata ?? DefaultMetadata);
+            WriteFile(Path.Combine(directory, names[i] + ".tmp"), Path.Combine(directory, names[i]), shards[i], metadata ?? DefaultMetadata, through);
             foreach (var entry in shards[i])
             {
                 weightMap[entry.Name] = names[i];
@@ -160,11 +163,13 @@ public static class SafetensorsWriter
         return entries;
     }
 
-    private static void WriteFile(string path, IReadOnlyList<Entry> planned, IReadOnlyDictionary<string, string> metadata)
+    private static void WriteFile(string path, string finalPath, IReadOnlyList<Entry> planned, IReadOnlyDictionary<string, string> metadata,
+        Func<string, Stream, Stream>? through)
     {
         var entries = planned.OrderByDescending(e => e.Dtype.ItemSize()).ThenBy(e => e.Name, StringComparer.Ordinal).ToList();
         var header = HeaderBytes(entries, metadata);
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var stream = through?.Invoke(finalPath, file) ?? file;
         Span<byte> prefix = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
         stream.Write(prefix);
@@ -173,7 +178,8 @@ public static class SafetensorsWriter
         {
             WriteTensorBytes(stream, entry);
         }
-        stream.Flush(flushToDisk: true);
+        stream.Flush();
+        file.Flush(flushToDisk: true);
     }
 
     private static byte[] HeaderBytes(IReadOnlyList<Entry> entries, IReadOnlyDictionary<string, string> metadata)

@@ -5,6 +5,7 @@ using LongContext.Training.Data;
 using LongContext.Training.Loop;
 using LongContext.Training.Loss;
 using LongContext.Training.Optim;
+using LongContext.Training.Topology;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Benchmarks;
@@ -20,11 +21,16 @@ public sealed record TrainMeasurement(int Length, int TimedSteps, double MedianS
 /// Full fine-tuning speed and memory of a model shape with random weights and random tokens, through the real
 /// <see cref="Trainer"/> (AdamW with fp32 master weights and moments, gradient clipping) and the loss it
 /// would use at that length (<see cref="LongSequenceLoss"/>: checkpointed layers, chunked LM head). Comparable with
-/// bench/hf_train.py: a step is forward + backward + optimizer step at batch 1.
+/// bench/hf_train.py: a step is forward + backward + optimizer step at batch 1 per rank. Under data parallelism every
+/// rank runs it with its <paramref name="topology"/>: a step is one sequence per rank (the global batch), tokens/s
+/// count all ranks' tokens and MFU divides by every rank's peak.
 /// </summary>
 /// <param name="newLoss">A fresh loss per length: with auto checkpointing it plans from that length's first step.</param>
-public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, Func<LongSequenceLoss> newLoss, double? peakFlopsPerSecond)
+public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend backend, Func<LongSequenceLoss> newLoss, double? peakFlopsPerSecond,
+    ITrainingTopology? topology = null)
 {
+    readonly ITrainingTopology _topology = topology ?? SingleProcessTopology.Instance;
+
     public TrainMeasurement Measure(int length, int warmupSteps, int timedSteps, long seed = 0)
     {
         var loss = newLoss();
@@ -33,7 +39,8 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
         {
             LearningRate = 1e-5,
             Schedule = LrScheduleKind.Constant,
-            MaxSteps = warmupSteps + timedSteps + loss.PlanningMicroBatches + 1,   // one micro-batch per step here
+            MaxSteps = warmupSteps + timedSteps + loss.PlanningMicroBatches + 1,   // one micro-batch per rank and step here
+            GradientAccumulation = _topology.WorldSize,
             SaveEvery = 0,
             OutDir = outDir,
             PeakFlopsPerSecond = peakFlopsPerSecond,
@@ -43,7 +50,7 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
         try
         {
             CudaMemory.ResetPeak();
-            trainer = new Trainer(model, new RandomTokenSource(model.Config.VocabSize, length, 1, seed), backend, options, loss);
+            trainer = new Trainer(model, new RandomTokenSource(model.Config.VocabSize, length, 1, seed), backend, options, loss, topology: _topology);
             var losses = new List<double>();
             var seconds = new List<double>();
             double? mfu = null;
@@ -61,8 +68,8 @@ public sealed class TrainingBenchmark(LlamaForCausalLM model, IAttentionBackend 
             }
             double median = seconds.Order().ElementAt(seconds.Count / 2);
             long peak = CudaMemory.Stats()?.PeakAllocated ?? 0;
-            double tps = length / median;
-            if (peakFlopsPerSecond is double pf) mfu = Plan.FlopModel.TrainingFlopsPerToken(model.Config, length) * tps / pf;
+            double tps = (double)length * _topology.WorldSize / median;
+            if (peakFlopsPerSecond is double pf) mfu = Plan.FlopModel.TrainingFlopsPerToken(model.Config, length) * tps / (pf * _topology.WorldSize);
             return new TrainMeasurement(length, timedSteps, median, tps, mfu, peak, losses, null, loss.RecomputedLayers);
         }
         catch (Exception e) when (IsOutOfMemory(e))

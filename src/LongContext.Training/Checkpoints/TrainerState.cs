@@ -25,4 +25,6 @@ public sealed record TrainerState
     /// <summary>The options behind <see cref="OptionsHash"/>, by their JSON names.</summary>
     public required IReadOnlyDictionary<string, string> Trajectory { get; init; }
     public required double ElapsedSeconds { get; init; }
+    /// <summary>Processes that trained up to this checkpoint (for people reading the file: a resume may use any number).</summary>
+    public int WorldSize { get; init; } = 1;
 }

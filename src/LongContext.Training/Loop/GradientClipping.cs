@@ -12,11 +12,14 @@ public static class GradientClipping
     /// </summary>
     /// <param name="globalNorm">Turns the norm of these gradients (fp32 scalar on their device) into the norm over
     /// every process's gradients (<see cref="Topology.ITrainingTopology.GlobalGradNorm"/>); null: these are all.</param>
-    public static double ClipGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm, Func<Tensor, Tensor>? globalNorm = null)
+    public static double ClipGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm, Func<Tensor, Tensor>? globalNorm = null) =>
+        ClipGradients([.. parameters.Select(p => p.grad).OfType<Tensor>()], maxNorm, globalNorm);
+
+    /// <summary>As <see cref="ClipGlobalNorm"/>, over gradient tensors themselves (e.g. a sharded optimizer's gradient shards).</summary>
+    public static double ClipGradients(IReadOnlyList<Tensor> grads, double maxNorm, Func<Tensor, Tensor>? globalNorm = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
         if (grads.Count == 0 && globalNorm is null) return 0.0;
         var local = grads.Count == 0
             ? zeros([], ScalarType.Float32)

@@ -33,13 +33,15 @@ public sealed class Trainer : IDisposable
     readonly List<KeyValuePair<string, Tensor>> _trainable;
     readonly RunCheckpointer _checkpoints;
     readonly TrainingReporter _reporter;
+    readonly List<string> _resumeNotes = [];
     double _elapsedBefore;
     bool _continuing; // resumed, or already ran in this object: out_dir's checkpoints are this run's
+    (int Step, string Path)? _saved; // the checkpoint of this object's latest save or resume (the same on every process)
 
     /// <param name="model">Trained in place. Parameters matching <paramref name="trainable"/> (default: all) get requires_grad.</param>
     /// <param name="loss">Forward + summed loss of a micro-batch; default <see cref="CrossEntropyLoss"/>.</param>
     /// <param name="optimizer">Builds the optimizer over the trainable parameters; default <see cref="AdamW"/> with the
-    /// options' betas, eps and weight decay (none on norms and biases).</param>
+    /// options' betas, eps and weight decay (none on norms and biases), or the topology's sharded AdamW.</param>
     /// <param name="topology">How this process takes part in a distributed run; default <see cref="SingleProcessTopology"/>.</param>
     public Trainer(LlamaForCausalLM model, ITrainingDataSource data, IAttentionBackend backend, TrainingOptions options,
         ILossComputer? loss = null, IProgress<TrainingProgress>? progress = null, Func<string, bool>? trainable = null,
@@ -62,9 +64,9 @@ public sealed class Trainer : IDisposable
         if (_trainable.Count == 0)
             throw new ConfigException("no trainable parameters: the trainable filter matched none of the model's parameters.");
         model.train();
-        Optimizer = (optimizer ?? AdamW.Factory(options.ToAdamW()))(_trainable);
+        Optimizer = _topology.CreateOptimizer(_trainable, optimizer, Options.ToAdamW());
         _loss.UseTopology(_topology);
-        _checkpoints = new RunCheckpointer(Options, model, data, Optimizer, _trainable.Select(p => p.Key));
+        _checkpoints = new RunCheckpointer(Options, model, data, Optimizer, _trainable.Select(p => p.Key), _topology);
         _reporter = new TrainingReporter(Options.OutDir, progress, writes: _topology.IsWriter);
     }
 
@@ -93,7 +95,7 @@ public sealed class Trainer : IDisposable
         if (_topology.IsWriter) _checkpoints.WriteOptions();
         int start = Step;
         _reporter.StartRun();
-        string? last = _checkpoints.Latest() is { } latest && latest.Step == Step ? latest.Path : null;
+        string? last = _saved is { } saved && saved.Step == Step ? saved.Path : null;
         bool interrupted = false;
         while (Step < Options.MaxSteps)
         {
@@ -106,18 +108,19 @@ public sealed class Trainer : IDisposable
             var (metrics, stop) = RunStep(cancellation);
             _reporter.Log(metrics, Options.MaxSteps);
             if (Options.SaveEvery > 0 && Step % Options.SaveEvery == 0)
-                last = SaveFromWriter(_reporter.Elapsed.TotalSeconds) ?? last;
+                last = SaveCheckpoint(_reporter.Elapsed.TotalSeconds);
             if (stop)
             {
                 interrupted = Step < Options.MaxSteps;
                 break;
             }
         }
-        if (Step > start && Checkpoints.Latest()?.Step != Step)
-            last = SaveFromWriter(_reporter.Elapsed.TotalSeconds) ?? last;
+        if (Step > start && _saved?.Step != Step)
+            last = SaveCheckpoint(_reporter.Elapsed.TotalSeconds);
         var elapsed = _reporter.Elapsed;
         _elapsedBefore += elapsed.TotalSeconds;
-        var (curve, warnings) = _reporter.Finish();
+        var (curve, drawWarnings) = _reporter.Finish();
+        var warnings = _resumeNotes.Concat(drawWarnings).ToList();
         return new TrainingResult
         {
             StartStep = start,
@@ -153,7 +156,7 @@ public sealed class Trainer : IDisposable
         // Gradient sync: the gradients of the global batch.
         _topology.SyncGradients(_trainable);
         // Clip by the global gradient norm.
-        double gradNorm = GradientClipping.ClipGlobalNorm(_trainable.Select(p => p.Value), Options.MaxGradNorm, _topology.GlobalGradNorm);
+        double gradNorm = GradientClipping.ClipGradients(_topology.HeldGradients(_trainable), Options.MaxGradNorm, _topology.GlobalGradNorm);
         // Collective decisions: the summed loss, the NaN guard and the stop request, the same on every process.
         var decision = _topology.Agree(new StepDecision(lossSum, !double.IsFinite(lossSum) || !double.IsFinite(gradNorm), cancellation.IsCancellationRequested));
         double loss = decision.LossSum / predicted;
@@ -224,14 +227,15 @@ public sealed class Trainer : IDisposable
         if (batches.Count == 0) return 0;
         using var stepScope = NewDisposeScope();
         var sums = new List<Tensor>(batches.Count);
-        foreach (var host in batches)
+        for (int i = 0; i < batches.Count; i++)
         {
+            var host = batches[i];
             using var scope = NewDisposeScope();
             var batch = DeviceBatch.Upload(host, _model.Device, _backend, Options.DocumentMask);
             var lossSum = _loss.LossSum(_model, batch);
             if (lossSum.numel() != 1)
                 throw new InvalidOperationException($"{_loss.GetType().Name}.LossSum returned shape [{string.Join(", ", lossSum.shape)}]; it must return a scalar (the summed loss).");
-            (lossSum / (double)predicted).backward();
+            _topology.Backward(lossSum / (double)predicted, i, batches.Count);
             CustomAutograd.ReleaseReturned();
             _loss.AfterBackward();
             sums.Add(lossSum.detach().to(ScalarType.Float64).MoveToOuterDisposeScope());
@@ -239,22 +243,32 @@ public sealed class Trainer : IDisposable
         return stack(sums).sum().to(CPU).item<double>();
     }
 
-    /// <summary>Saves a checkpoint of the current step (atomic; prunes to keep_last) and returns its folder.</summary>
+    /// <summary>
+    /// Saves a checkpoint of the current step (atomic; prunes to keep_last) and returns its folder. Collective with
+    /// several processes: every one calls it, rank 0 commits once each has written its part.
+    /// </summary>
     public string SaveCheckpoint() => SaveCheckpoint(0);
 
-    string SaveCheckpoint(double elapsedThisRun) =>
-        _checkpoints.Save(new RunPosition(Step, TokensSeen, PredictedTokensSeen, _elapsedBefore + elapsedThisRun));
+    string SaveCheckpoint(double elapsedThisRun)
+    {
+        var path = _checkpoints.Save(new RunPosition(Step, TokensSeen, PredictedTokensSeen, _elapsedBefore + elapsedThisRun));
+        _saved = (Step, path);
+        return path;
+    }
 
-    // One process writes the run folder; a sharded optimizer makes this a cooperative save (each rank its part).
-    string? SaveFromWriter(double elapsedThisRun) => _topology.IsWriter ? SaveCheckpoint(elapsedThisRun) : null;
-
-    /// <summary>Resumes from the newest complete checkpoint in out_dir/checkpoints; false when there is none.</summary>
+    /// <summary>
+    /// Resumes from the newest undamaged checkpoint in out_dir/checkpoints (content hashes checked; damaged ones
+    /// handled as options.damaged_checkpoint says, each named in <see cref="ResumeNotes"/>); false when there is none.
+    /// </summary>
     public bool ResumeLatest()
     {
-        if (_checkpoints.Latest() is not { } latest) return false;
-        ResumeFrom(latest.Path);
+        if (_checkpoints.ChooseForResume(Options.DamagedCheckpoint, _resumeNotes) is not { } chosen) return false;
+        ResumeFrom(chosen.Path);
         return true;
     }
+
+    /// <summary>What the last resume had to say (a damaged checkpoint skipped or used); also among the run's warnings.</summary>
+    public IReadOnlyList<string> ResumeNotes => _resumeNotes;
 
     /// <summary>
     /// Restores weights, optimizer state, step, token counts and data cursor from a checkpoint folder; refuses one
@@ -269,6 +283,7 @@ public sealed class Trainer : IDisposable
         _elapsedBefore = position.ElapsedSeconds;
         _reporter.TruncateAfter(Step);
         _continuing = true;
+        _saved = (Step, checkpointDir);
     }
 
     public void Dispose() => Optimizer.Dispose();

@@ -44,6 +44,8 @@ public sealed record TrainingOptions
     /// packer's (<see cref="Data.PackingOptions"/>). Changes what the run computes, so it is part of the trajectory.
     /// </summary>
     [JsonPropertyName("document_mask")] public bool DocumentMask { get; init; }
+    /// <summary>What a resume does when the newest checkpoint's files do not match their content hashes: skip to the previous one (default), fail, or use it anyway.</summary>
+    [JsonPropertyName("damaged_checkpoint")] public Checkpoints.DamagedCheckpointPolicy DamagedCheckpoint { get; init; } = Checkpoints.DamagedCheckpointPolicy.Skip;
     /// <summary>Above this many bytes, model.safetensors in checkpoints is split into shards.</summary>
     [JsonPropertyName("max_shard_bytes")] public long MaxShardBytes { get; init; } = 5L << 30;
 
@@ -72,6 +74,7 @@ public sealed record TrainingOptions
         Check(!string.IsNullOrWhiteSpace(OutDir), "out_dir", OutDir, "must name a folder");
         Check(PeakFlopsPerSecond is null || (double.IsFinite(PeakFlopsPerSecond.Value) && PeakFlopsPerSecond > 0), "peak_flops", PeakFlopsPerSecond, "must be positive FLOP/s (e.g. 989e12) or left out");
         Check(MaxShardBytes > 0, "max_shard_bytes", MaxShardBytes, "must be positive");
+        Check(Enum.IsDefined(DamagedCheckpoint), "damaged_checkpoint", DamagedCheckpoint, "must be skip, fail or use");
         return this;
     }
 
@@ -113,7 +116,7 @@ public sealed record TrainingOptions
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    internal AdamWOptions ToAdamW() => new(Beta1, Beta2, Eps, WeightDecay);
+    public AdamWOptions ToAdamW() => new(Beta1, Beta2, Eps, WeightDecay);
 
     static string R(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

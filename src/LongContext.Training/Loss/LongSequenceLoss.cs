@@ -23,6 +23,7 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
 {
     readonly RecomputingLayerRunner runner = new(offloadToHost, recomputedLayers);
     readonly ActivationCheckpointPlanner? planner = autoCheckpointing && !offloadToHost ? new(memory) : null;
+    ITrainingTopology topology = SingleProcessTopology.Instance;
 
     public int ChunkTokens => chunkTokens;
     public bool OffloadToHost => offloadToHost;
@@ -39,7 +40,7 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
         // The plan is for the micro-batch's tokens (rows × length): activation memory grows with both.
         if (planner is { Done: false }) RecomputedLayers = planner.Next(model, batch.InputIds.numel(), RecomputedLayers);
         using var scope = NewDisposeScope();
-        var layers = RecomputedLayers == 0 ? null : runner;
+        var layers = topology.LayerRunner(RecomputedLayers == 0 ? null : runner);
         var hidden = model.Forward(batch.InputIds, batch.Context, layerRunner: layers);
         return ChunkedCrossEntropy.Sum(hidden, model.LmHeadWeight, batch.Labels, chunkTokens).MoveToOuterDisposeScope();
     }
@@ -47,9 +48,10 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
     /// <summary>Raises a failure of a recomputed layer (e.g. CUDA out of memory) as a clear error.</summary>
     public void AfterBackward() => runner.ThrowIfBackwardFailed();
 
-    /// <summary>Every process plans the same recomputed layers.</summary>
+    /// <summary>Every process plans the same recomputed layers; the layers run through the topology's runner.</summary>
     public void UseTopology(ITrainingTopology topology)
     {
+        this.topology = topology;
         if (planner is not null) planner.Agree = topology.AgreeRecomputedLayers;
     }
 

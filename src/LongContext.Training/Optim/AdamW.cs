@@ -170,11 +170,17 @@ public sealed class AdamW : IOptimizer
         }
     }
 
+    /// <summary>Every state tensor whole (<see cref="StateTensors"/>).</summary>
+    public IEnumerable<OptimizerStateSlice> StateSlices() => StateTensors().Select(kv => OptimizerStateSlice.Whole(kv.Key, kv.Value));
+
     /// <summary>
-    /// Restores state saved by <see cref="StateTensors"/>: <paramref name="load"/> returns the named tensor or null
-    /// when absent. The model weights of master-copied parameters are set from their masters.
+    /// Restores state saved by <see cref="StateTensors"/> (or by a sharded optimizer at any world size): by name,
+    /// null when absent. The model weights of master-copied parameters are set from their masters.
     /// </summary>
-    public void LoadState(long stepCount, Func<string, Tensor?> load, string source)
+    public void LoadState(long stepCount, Func<string, Tensor?> load, string source) => LoadState(stepCount, new TensorStateSource(load, source));
+
+    /// <inheritdoc cref="LoadState(long, Func{string, Tensor?}, string)"/>
+    public void LoadState(long stepCount, IOptimizerStateSource source)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -190,15 +196,7 @@ public sealed class AdamW : IOptimizer
         }
         StepCount = stepCount;
 
-        void Copy(Tensor target, string name)
-        {
-            var t = load(name) ?? throw new CheckpointException(
-                $"{source}: optimizer state {name} is missing; the checkpoint was written for a different model or set of trainable parameters.");
-            if (!t.shape.SequenceEqual(target.shape))
-                throw new CheckpointException(
-                    $"{source}: optimizer state {name} has shape [{string.Join(", ", t.shape)}], the model needs [{string.Join(", ", target.shape)}].");
-            target.copy_(t);
-        }
+        void Copy(Tensor target, string name) => target.copy_(source.ReadWhole(name, target.shape, target.device));
     }
 
     public void Dispose()

@@ -4,8 +4,9 @@ namespace LongContext.Training.Optim;
 
 /// <summary>
 /// What the trainer needs of an optimizer: a step from the parameters' .grad at a learning rate, zero_grad, and its
-/// state by name for checkpoints. <see cref="AdamW"/> is the one we ship; a sharded optimizer (ZeRO: each data-parallel
-/// rank owns a slice of the masters and moments) plugs in through <see cref="OptimizerFactory"/> without loop changes.
+/// state by name for checkpoints. <see cref="AdamW"/> holds whole tensors; a sharded optimizer (ZeRO: each
+/// data-parallel rank owns a slice of the masters and moments, LongContext.Parallel's ShardedAdamW) holds element
+/// ranges of the same named tensors, so a checkpoint written at one world size loads at another.
 /// </summary>
 public interface IOptimizer : IDisposable
 {
@@ -18,14 +19,17 @@ public interface IOptimizer : IDisposable
     /// <summary>Drops every parameter's gradient (torch's zero_grad(set_to_none=True)).</summary>
     void ZeroGrad();
 
-    /// <summary>The state a resume needs, by name (e.g. exp_avg.NAME), in a stable order.</summary>
-    IEnumerable<KeyValuePair<string, Tensor>> StateTensors();
-
     /// <summary>
-    /// Restores what <see cref="StateTensors"/> gave: <paramref name="load"/> returns the named tensor or null when
-    /// absent; <paramref name="source"/> names the file in errors.
+    /// True when every process holds the same whole state (a replicated optimizer: rank 0's copy is saved); false
+    /// when each holds its own part (sharded: every rank saves its part).
     /// </summary>
-    void LoadState(long stepCount, Func<string, Tensor?> load, string source);
+    bool ReplicatedState => true;
+
+    /// <summary>The state this process holds, by name (e.g. exp_avg.NAME), whole or as element ranges, in a stable order.</summary>
+    IEnumerable<OptimizerStateSlice> StateSlices();
+
+    /// <summary>Restores state written from <see cref="StateSlices"/> (at any world size) from <paramref name="source"/>.</summary>
+    void LoadState(long stepCount, IOptimizerStateSource source);
 }
 
 /// <summary>Builds the optimizer of a run over its trainable parameters (by HF name, in a stable order).</summary>

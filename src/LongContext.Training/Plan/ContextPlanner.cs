@@ -90,7 +90,7 @@ public static class ContextPlanner
             model.NumHiddenLayers, model.HiddenSize, model.NumAttentionHeads, model.NumKeyValueHeads, model.HeadDim, model.VocabSize,
             native, baseline.TrainedLength, model.Rope.RopeTheta, model.Rope.RopeType);
         var planGpus = new PlanGpus(gpus.Count, gpus.Gpu.Name, gpus.Gpu.MemoryBytes, gpus.Gpu.PeakBf16Flops);
-        var planLayout = new PlanLayout("zero3", request.Ring, "per-layer", 1, request.LmHeadChunkTokens, request.OffloadOptimizer,
+        var planLayout = new PlanLayout($"zero{request.Zero}", request.Ring, "per-layer", 1, request.LmHeadChunkTokens, request.OffloadOptimizer,
             request.Mfu, request.Theta.ToString(), "bf16 weights/grads/activations, fp32 master + Adam m,v");
         return new ContextPlan(planModel, planGpus, planLayout, stages, totals, warnings, Notes(request, baseline));
     }
@@ -105,6 +105,7 @@ public static class ContextPlanner
         TrainingLayout Make(int gpuCount, int ring) => new(gpuCount, ring)
         {
             OffloadOptimizer = request.OffloadOptimizer,
+            Zero = request.Zero,
             LmHeadChunkTokens = request.LmHeadChunkTokens,
         };
         var candidates = ValidRings(gpus.Count, length).Select(r => Make(gpus.Count, r)).ToList();
@@ -143,7 +144,7 @@ public static class ContextPlanner
         {
             foreach (int ring in ValidRings((int)count, length).Where(r => r <= 4096))
             {
-                var layout = new TrainingLayout((int)count, ring) { OffloadOptimizer = request.OffloadOptimizer, LmHeadChunkTokens = request.LmHeadChunkTokens };
+                var layout = new TrainingLayout((int)count, ring) { OffloadOptimizer = request.OffloadOptimizer, LmHeadChunkTokens = request.LmHeadChunkTokens, Zero = request.Zero };
                 if (MemoryModel.Estimate(request.Model, length, layout).Total <= gpu.MemoryBytes)
                     return $"It fits on {count}x{gpu.Name} with --ring {ring}" + (request.OffloadOptimizer ? "." : ", or try --offload-optimizer.");
             }
@@ -165,9 +166,9 @@ public static class ContextPlanner
         var notes = new List<string>
         {
             $"Time = model FLOPs (6·N + 6·layers·heads·head_dim·L per token, causal) / (GPUs × {request.Gpus.Gpu.Name} peak {request.Gpus.Gpu.PeakBf16Flops / 1e12:0.#} TFLOP/s bf16 × MFU {request.Mfu:0.##}).",
-            "Layout: zigzag ring attention over `ring` GPUs per sequence, data parallel across rings, ZeRO-3 over all GPUs; one sequence per ring per micro-step. "
+            $"Layout: zigzag ring attention over `ring` GPUs per sequence, data parallel across rings, the whole bf16 model on every GPU, ZeRO-{request.Zero} over all GPUs (run with --zero {request.Zero}); one sequence per ring per micro-step. "
                 + (request.Ring is { } r ? $"Ring {r} as requested." : "Ring per stage: the smallest that fits in memory with no more rings than sequences per step."),
-            "Memory: bf16 weights/grads, fp32 master + Adam m,v (sharded), per-layer activation checkpoints, one layer's recompute set, ring buffers, chunked LM head, 2 GiB reserve; flash attention (no L×L).",
+            "Memory: bf16 weights, gradients (bf16 whole, or an fp32 shard with ZeRO-2), fp32 master + Adam m,v (sharded), data-parallel buckets, per-layer activation checkpoints, one layer's recompute set, ring buffers, chunked LM head, 2 GiB reserve; flash attention (no L×L).",
             $"θ rule {request.Theta} from θ₀ = {baseline.Theta0.ToString("R", CultureInfo.InvariantCulture)} trained at {ContextLength.Format(baseline.TrainedLength)}; stages use plain RoPE (rope_type default) with that θ.",
             "Eval KV cache: bf16 K and V for the stage length (total, and per GPU when split over the ring).",
         };

@@ -3,7 +3,10 @@ using LongContext.Formats.Config;
 namespace LongContext.Training.Plan;
 
 /// <summary>
-/// Per-GPU training memory for one stage under a <see cref="TrainingLayout"/>. Assumes flash attention (no L×L
+/// Per-GPU training memory for one stage under a <see cref="TrainingLayout"/>, as the trainer runs it (data
+/// parallelism with ZeRO-1/2, LongContext.Parallel's DataParallelTopology): every GPU holds the whole bf16 model; the
+/// fp32 masters and Adam moments (12 bytes per parameter) are split over all GPUs; gradients are whole bf16 (ZeRO
+/// 0/1) or an fp32 shard plus the bf16 gradients the backward is producing (ZeRO-2). Assumes flash attention (no L×L
 /// scores), per-layer activation checkpointing, a chunked LM head (no [L, vocab] logits) and a micro-batch of one
 /// sequence per ring. All activations are bf16 unless stated.
 /// </summary>
@@ -18,7 +21,12 @@ public static class MemoryModel
         long h = c.HiddenSize, q = ModelMath.QueryWidth(c), kv = ModelMath.KeyValueWidth(c), i = c.IntermediateSize;
         long layerParams = ModelMath.LayerParameterCount(c);
         long embedParams = ModelMath.EmbeddingParameterCount(c);
-        long optimizerShard = CeilDiv(12 * n, g);
+        long optimizerShard = layout.Zero == 0 ? 12 * n : CeilDiv(12 * n, g);
+        // ZeRO-2: each GPU's fp32 shard of the summed gradients, plus the bf16 gradients in the making: a decoder
+        // layer's (its bucket leaves as soon as the backward has left the layer) or the embedding's/LM head's.
+        long gradients = layout.Zero == 2 && g > 1
+            ? CeilDiv(4 * n, g) + 2 * Math.Max(layerParams, embedParams)
+            : 2 * n;
 
         // Per token of one layer, bf16 elements live during recompute + backward:
         //   attention: norm out h, q, k, v, attention out q, o_proj out h          = 2h + 2q + 2kv
@@ -34,11 +42,12 @@ public static class MemoryModel
         return new MemoryEstimate
         {
             ShardTokens = s,
-            Weights = CeilDiv(2 * n, g),
-            Gradients = CeilDiv(2 * n, g),
+            Weights = 2 * n,
+            Gradients = gradients,
             Optimizer = layout.OffloadOptimizer ? 0 : optimizerShard,
             HostOptimizer = layout.OffloadOptimizer ? optimizerShard : 0,
-            GatheredParameters = g > 1 ? Math.Max(2 * (2 * layerParams) + 2 * layerParams, 2 * embedParams + 2 * embedParams) : 0,
+            // Two gradient buckets being reduced and two parameter buckets being all-gathered after the update.
+            CommunicationBuffers = g > 1 ? 4 * layout.BucketBytes : 0,
             Checkpoints = c.NumHiddenLayers * s * h * 2,
             LayerWorkingSet = s * layerBytesPerToken,
             RingBuffers = s * ringBytesPerToken,

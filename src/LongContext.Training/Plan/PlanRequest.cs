@@ -24,6 +24,8 @@ public sealed record PlanRequest
     public int? BatchSequences { get; init; }
     public double LearningRate { get; init; } = 2e-5;
     public bool OffloadOptimizer { get; init; }
+    /// <summary>ZeRO stage of the run (<see cref="TrainingLayout.Zero"/>).</summary>
+    public int Zero { get; init; } = 2;
     public int LmHeadChunkTokens { get; init; } = 2048;
     /// <summary>Context the model already handles (schedule start); default max_position_embeddings.</summary>
     public long? NativeLength { get; init; }

@@ -31,6 +31,8 @@ public sealed record ExtendOptions
     /// document and no loss on a document's first token, as Llama-3 and ProLong train on packed rows.
     /// </summary>
     public bool DocumentMask { get; init; }
+    /// <summary>What a resume does with a damaged newest checkpoint (`--damaged-checkpoint`).</summary>
+    public Checkpoints.DamagedCheckpointPolicy DamagedCheckpoint { get; init; }
     /// <summary>Needle depths of the quick NIAH after each stage; 0 skips it.</summary>
     public int NiahDepths { get; init; } = 5;
 

@@ -11,6 +11,7 @@ using LongContext.Training.Lora;
 using LongContext.Training.Loss;
 using LongContext.Training.Plan;
 using LongContext.Training.Reports;
+using LongContext.Training.Topology;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Recipes;
@@ -22,12 +23,16 @@ namespace LongContext.Training.Recipes;
 /// max_position_embeddings = stage length; same weights), pack the data at the stage length, train (resuming
 /// OUT/stage-&lt;len&gt;/train's latest checkpoint), export OUT/stage-&lt;len&gt;/final, run the evaluator into
 /// OUT/stage-&lt;len&gt;/niah, write stage.json. With a LoRA rank, only adapters train and the export merges them. A stage whose final/config.json exists is not trained again.
-/// Each stage model is loaded once, straight with its stage config (no second copy of the weights).
+/// Each stage model is loaded once, straight with its stage config (no second copy of the weights). Under data
+/// parallelism every rank runs this with its <paramref name="topology"/>: rank 0 writes exports, NIAH results and
+/// stage.json while the others wait for it (they load the next stage from its export).
 /// </summary>
 /// <param name="loadModel">Loads a stage's model from a folder with the config changed by the function it is given;
 /// default <see cref="ModelLoader.Load"/> onto the device in the dtype.</param>
-public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBackend backend, StageModelLoader? loadModel = null)
+public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBackend backend, StageModelLoader? loadModel = null,
+    ITrainingTopology? topology = null)
 {
+    readonly ITrainingTopology _topology = topology ?? SingleProcessTopology.Instance;
     readonly StageModelLoader _loadModel = loadModel ?? ((dir, configure) => ModelLoader.Load(dir, device, dtype, configure: configure));
 
     public const string TrainFolder = "train";
@@ -50,8 +55,21 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
         MaxPositionEmbeddings = checked((int)length),
     };
 
-    public async Task<ExtendResult> RunAsync(ExtendOptions options, StageEvaluator? evaluator = null, IProgress<ExtendProgress>? progress = null,
+    /// <summary>Runs the stages on the calling thread (it holds the CUDA device and the dispose scopes); the task is complete when it returns.</summary>
+    public Task<ExtendResult> RunAsync(ExtendOptions options, StageEvaluator? evaluator = null, IProgress<ExtendProgress>? progress = null,
         CancellationToken ct = default)
+    {
+        try
+        {
+            return Task.FromResult(Run(options, evaluator, progress, ct));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<ExtendResult>(e);
+        }
+    }
+
+    ExtendResult Run(ExtendOptions options, StageEvaluator? evaluator, IProgress<ExtendProgress>? progress, CancellationToken ct)
     {
         options.Validate();
         var outDir = Path.GetFullPath(options.OutDir);
@@ -113,19 +131,20 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                         SaveEvery = options.SaveEvery,
                         Seed = options.Seed,
                         DocumentMask = options.DocumentMask,
+                        DamagedCheckpoint = options.DamagedCheckpoint,
                         OutDir = trainDir,
                     };
                     var relay = progress is null ? null : new InlineProgress<TrainingProgress>(p =>
                         progress.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "train", p)));
                     using var trainer = new Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), relay,
-                        trainable: trainable is null ? null : trainable.Contains);
+                        trainable: trainable is null ? null : trainable.Contains, topology: _topology);
                     int resumedFrom = trainer.ResumeLatest() ? trainer.Step : 0;
                     var run = trainer.Run(ct);
                     stage = new ExtendStageResult
                     {
                         Index = i + 1, Length = length, RopeTheta = thetas[i], StageDir = stageDir, StartedFrom = source,
                         Training = RunSummary.FromMetrics(run.MetricsPath, run.FinalStep - run.StartStep),
-                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank,
+                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank, Warnings = run.Warnings,
                     };
                     if (run.Interrupted)
                     {
@@ -133,7 +152,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                         return new ExtendResult(results, null, true) { Data = dataSummary };
                     }
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "export", null));
-                    Export(model, lora, finalDir, startDir);
+                    _topology.OnWriter($"the stage {i + 1} export to {finalDir}", () => Export(model, lora, finalDir, startDir));
                     stage = stage with { ExportDir = finalDir };
                 }
 
@@ -141,9 +160,12 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                 {
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "niah", null));
                     var niahDir = Path.Combine(stageDir, NiahFolder);
-                    stage = stage with { NiahScore = await evaluator(finalDir, (int)length, niahDir, ct), NiahDir = niahDir };
+                    double? score = null;
+                    _topology.OnWriter($"the stage {i + 1} NIAH check", () => score = evaluator(finalDir, (int)length, niahDir, ct).GetAwaiter().GetResult());
+                    stage = stage with { NiahScore = score, NiahDir = niahDir };
                 }
-                WriteStage(stageDir, stage with { Skipped = false });
+                var written = stage with { Skipped = false };
+                _topology.OnWriter($"{ExtendStageResult.FileName} of stage {i + 1}", () => WriteStage(stageDir, written));
                 results.Add(stage);
                 source = finalDir;
             }

@@ -27,6 +27,8 @@ public sealed record PretrainOptions
     /// document and no loss on a document's first token, as Llama-3 and ProLong train on packed rows.
     /// </summary>
     public bool DocumentMask { get; init; }
+    /// <summary>What a resume does with a damaged newest checkpoint (`--damaged-checkpoint`).</summary>
+    public Checkpoints.DamagedCheckpointPolicy DamagedCheckpoint { get; init; }
 
     public PretrainOptions Validate()
     {

@@ -5,6 +5,7 @@ using LongContext.Training.Export;
 using LongContext.Training.Loop;
 using LongContext.Training.Loss;
 using LongContext.Training.Reports;
+using LongContext.Training.Topology;
 using static TorchSharp.torch;
 
 namespace LongContext.Training.Recipes;
@@ -12,10 +13,13 @@ namespace LongContext.Training.Recipes;
 /// <summary>
 /// Pre-training from scratch: random init (seeded), tokenize + pack the data, train with <see cref="LongSequenceLoss"/>
 /// (resuming OUT/train's latest checkpoint when there is one), export OUT/final with the tokenizer files.
-/// A finished run (OUT/final/config.json exists) is not trained again.
+/// A finished run (OUT/final/config.json exists) is not trained again. Under data parallelism every rank runs this
+/// with its <paramref name="topology"/>; rank 0 writes the run folder and the export.
 /// </summary>
-public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBackend backend)
+public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBackend backend, ITrainingTopology? topology = null)
 {
+    readonly ITrainingTopology _topology = topology ?? SingleProcessTopology.Instance;
+
     public const string TrainFolder = "train";
     public const string FinalFolder = "final";
 
@@ -48,17 +52,22 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
             SaveEvery = options.SaveEvery,
             Seed = options.Seed,
             DocumentMask = options.DocumentMask,
+            DamagedCheckpoint = options.DamagedCheckpoint,
             OutDir = runDir,
         };
-        using var trainer = new Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), progress);
+        using var trainer = new Trainer(model, data, backend, training, new LongSequenceLoss(autoCheckpointing: true), progress, topology: _topology);
         bool resumed = trainer.ResumeLatest();
         int resumedFrom = resumed ? trainer.Step : 0;
         var result = trainer.Run(ct);
         string? export = null;
         if (result.Completed)
         {
-            using (no_grad())
-                export = HfExporter.Export(model, finalDir, new HfExportOptions { TokenizerSourceDir = options.TokenizerDir, Overwrite = true }).Directory;
+            _topology.OnWriter($"the export to {finalDir}", () =>
+            {
+                using (no_grad())
+                    HfExporter.Export(model, finalDir, new HfExportOptions { TokenizerSourceDir = options.TokenizerDir, Overwrite = true });
+            });
+            export = finalDir;
         }
         return new PretrainResult
         {

@@ -24,7 +24,7 @@ public class PlanCommandTests
         Assert.Equal([65536L, 262144L, 524288L, 1048576L], stages.Select(s => s.GetProperty("length").GetInt64()));
         Assert.Equal(3_580_165_449d, stages[^1].GetProperty("theta").GetDouble());
         var memory = stages[0].GetProperty("memory");
-        foreach (var key in new[] { "weights", "gradients", "optimizer", "gathered_parameters", "checkpoints", "layer_working_set", "ring_buffers", "lm_head_chunk", "reserve", "total" })
+        foreach (var key in new[] { "weights", "gradients", "optimizer", "communication_buffers", "checkpoints", "layer_working_set", "ring_buffers", "lm_head_chunk", "reserve", "total" })
             Assert.True(memory.GetProperty(key).GetInt64() >= 0, key);
         Assert.Equal(1_421_869_056L, json.GetProperty("totals").GetProperty("tokens").GetInt64());
     }

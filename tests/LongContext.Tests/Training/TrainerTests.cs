@@ -5,6 +5,7 @@ using LongContext.Training.Data;
 using LongContext.Training.Checkpoints;
 using LongContext.Training.Loop;
 using LongContext.Training.Loss;
+using LongContext.Training.Optim;
 using LongContext.Training.Plan;
 using LongContext.Training.Reports;
 using TorchSharp;
@@ -129,8 +130,8 @@ public class TrainerTests
         var resumedWeights = secondModel.NamedTensors();
         foreach (var (name, p) in straightModel.NamedTensors())
             Assert.True(p.SameAs(resumedWeights[name]), $"{name} differs after resume");
-        var resumedState = second.Optimizer.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
-        foreach (var (name, t) in straight.Optimizer.StateTensors())
+        var resumedState = ((AdamW)second.Optimizer).StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (name, t) in ((AdamW)straight.Optimizer).StateTensors())
             Assert.True(t.SameAs(resumedState[name]), $"{name} differs after resume");
     }
 
@@ -159,8 +160,8 @@ public class TrainerTests
         Assert.True(second.ResumeLatest());
         var rest = second.Run();
         Assert.Equal(all.Steps[1].Loss, rest.Steps.Single().Loss);
-        var masters = second.Optimizer.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
-        foreach (var (name, t) in straight.Optimizer.StateTensors())
+        var masters = ((AdamW)second.Optimizer).StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (name, t) in ((AdamW)straight.Optimizer).StateTensors())
             Assert.True(t.SameAs(masters[name]), name);
         var weights = secondModel.NamedTensors();
         foreach (var (name, p) in straightModel.NamedTensors())

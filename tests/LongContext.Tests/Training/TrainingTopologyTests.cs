@@ -148,11 +148,11 @@ public class TrainingTopologyTests
         public long StepCount => inner.StepCount;
         public void Step(double lr) { Steps++; inner.Step(lr); }
         public void ZeroGrad() => inner.ZeroGrad();
-        public IEnumerable<KeyValuePair<string, Tensor>> StateTensors() => inner.StateTensors();
-        public void LoadState(long stepCount, Func<string, Tensor?> load, string source)
+        public IEnumerable<OptimizerStateSlice> StateSlices() => inner.StateSlices();
+        public void LoadState(long stepCount, IOptimizerStateSource source)
         {
             Loaded = stepCount;
-            inner.LoadState(stepCount, load, source);
+            inner.LoadState(stepCount, source);
         }
         public void Dispose() => inner.Dispose();
     }
