@@ -1,11 +1,14 @@
 // Split-KV attention for one query token per sequence (batch-1 decode over a long cache). Each CTA reads one span
 // of one KV head's keys once for all the query heads of its group and leaves a partial result (output and
 // log-sum-exp); a second kernel merges the spans. ATen's batched matmuls reduce a 128K-key product over only
-// B·Hkv output tiles, which leaves most SMs idle; here every SM streams its own part of the cache.
+// B·Hkv output tiles, which leaves most SMs idle; here every SM streams its own part of the cache. The cache is
+// read in the query's 16-bit type or as FP8-E4M3 codes (KvCacheStorage.Fp8E4M3: one byte per element, widened in
+// registers), so an FP8 cache costs half the bytes per step instead of a decoded bf16 copy of the window.
 #include "decode_attention.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -44,12 +47,39 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float* out) {
   }
 }
 
-// Grid (splits, Hkv, B), kWarps·32 threads. A key is read by D/8 lanes (16 bytes each); a warp holds 32/(D/8)
+// How the cache's elements are stored: each lane loads 8 consecutive elements of a key (or value) row as one word
+// and widens them to fp32. kUnroll keys per slot are in flight at once; the FP8 path, with half the bytes per word,
+// keeps twice as many so that the bytes in flight per lane stay the same.
+template <typename T>
+struct Kv16 {   // keys/values in the query's type (bf16 or fp16)
+  using Elt = T;
+  using Word = uint4;   // 8 elements, 16 bytes
+  static constexpr int kUnroll = 4;
+  static __device__ __forceinline__ void unpack(const Word& raw, float* out) { unpack8<T>(raw, out); }
+};
+struct KvFp8E4M3 {   // OCP E4M3FN codes without a scale: the value is the code's own (Fp8E4M3.cs), exact in fp16
+  using Elt = uint8_t;
+  using Word = uint2;   // 8 elements, 8 bytes
+  static constexpr int kUnroll = 8;
+  static __device__ __forceinline__ void unpack(const Word& raw, float* out) {
+    const __nv_fp8x2_storage_t* pairs = reinterpret_cast<const __nv_fp8x2_storage_t*>(&raw);   // low byte = first element
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __half22float2(__half2(__nv_cvt_fp8x2_to_halfraw2(pairs[i], __NV_E4M3)));
+      out[2 * i] = f.x;
+      out[2 * i + 1] = f.y;
+    }
+  }
+};
+
+// Grid (splits, Hkv, B), kWarps·32 threads. A key is read by D/8 lanes (8 elements each); a warp holds 32/(D/8)
 // keys at a time. part_o: [B, Hkv, splits, G, D] fp32 (normalised within the span); part_lse: [B, Hkv, splits, G].
-template <typename T, int D, int G>
+template <typename T, typename KV, int D, int G>
 __global__ void __launch_bounds__(kWarps * 32)
-decode_split_kernel(DecodeAttentionArgs a, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
-                    float* __restrict__ part_o, float* __restrict__ part_lse) {
+decode_split_kernel(DecodeAttentionArgs a, const T* __restrict__ q, const typename KV::Elt* __restrict__ k,
+                    const typename KV::Elt* __restrict__ v, float* __restrict__ part_o, float* __restrict__ part_lse) {
+  using Elt = typename KV::Elt;
+  using Word = typename KV::Word;
   constexpr int kLanes = D / 8;
   constexpr int kKeysPerWarp = 32 / kLanes;
   constexpr int kSlots = kWarps * kKeysPerWarp;
@@ -75,30 +105,30 @@ decode_split_kernel(DecodeAttentionArgs a, const T* __restrict__ q, const T* __r
     for (int i = 0; i < 8; ++i) acc[g][i] = 0.f;
   }
 
-  const T* kb = k + b * a.k_sb + hkv * a.k_sh + lane_in * 8;
-  const T* vb = v + b * a.v_sb + hkv * a.v_sh + lane_in * 8;
+  const Elt* kb = k + b * a.k_sb + hkv * a.k_sh + lane_in * 8;
+  const Elt* vb = v + b * a.v_sb + hkv * a.v_sh + lane_in * 8;
   const int start = split * a.keys_per_split;
   const int end = min(a.keys, start + a.keys_per_split);
   // kUnroll keys per slot are fetched before any is used, so several loads per lane are in flight (the loop is
   // bound by memory latency otherwise). A slot past the end re-reads the span's first key and is skipped.
-  constexpr int kUnroll = 4;
+  constexpr int kUnroll = KV::kUnroll;
   for (int base = start + slot; base < end; base += kSlots * kUnroll) {
-    uint4 kraw[kUnroll], vraw[kUnroll];
+    Word kraw[kUnroll], vraw[kUnroll];
     float bias[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int key = base + u * kSlots;
       const int row = key < end ? key : start;
       bias[u] = key < end ? a.mask[key] : neg_inf();
-      kraw[u] = *reinterpret_cast<const uint4*>(kb + (int64_t)row * a.k_ss);
-      vraw[u] = *reinterpret_cast<const uint4*>(vb + (int64_t)row * a.v_ss);
+      kraw[u] = *reinterpret_cast<const Word*>(kb + (int64_t)row * a.k_ss);
+      vraw[u] = *reinterpret_cast<const Word*>(vb + (int64_t)row * a.v_ss);
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       if (bias[u] == neg_inf()) continue;   // masked or past the end: the same for every lane of this key's group
       float kf[8], vf[8];
-      unpack8<T>(kraw[u], kf);
-      unpack8<T>(vraw[u], vf);
+      KV::unpack(kraw[u], kf);
+      KV::unpack(vraw[u], vf);
       float s[G];
 #pragma unroll
       for (int g = 0; g < G; ++g) {
@@ -178,35 +208,36 @@ __global__ void decode_merge_kernel(DecodeAttentionArgs a, const float* __restri
   out[((int64_t)b * hq + h) * D + d] = Elem<T>::from_float(sum > 0.f ? o / sum : 0.f);
 }
 
-template <typename T, int D, int G>
+template <typename T, typename KV, int D, int G>
 cudaError_t launch(const DecodeAttentionArgs& a, const void* q, const void* k, const void* v, float* part_o,
                    float* part_lse, void* out, cudaStream_t stream) {
+  using Elt = typename KV::Elt;
   dim3 grid(a.splits, a.kv_heads, a.batch);
-  decode_split_kernel<T, D, G><<<grid, kWarps * 32, 0, stream>>>(
-      a, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), part_o, part_lse);
+  decode_split_kernel<T, KV, D, G><<<grid, kWarps * 32, 0, stream>>>(
+      a, static_cast<const T*>(q), static_cast<const Elt*>(k), static_cast<const Elt*>(v), part_o, part_lse);
   decode_merge_kernel<T, D, G><<<a.batch * a.kv_heads * G, D, 0, stream>>>(a, part_o, part_lse, static_cast<T*>(out));
   return cudaGetLastError();
 }
 
-template <typename T, int D>
+template <typename T, typename KV, int D>
 cudaError_t launch_g(const DecodeAttentionArgs& a, int groups, const void* q, const void* k, const void* v,
                      float* part_o, float* part_lse, void* out, cudaStream_t stream) {
   switch (groups) {
-    case 1: return launch<T, D, 1>(a, q, k, v, part_o, part_lse, out, stream);
-    case 2: return launch<T, D, 2>(a, q, k, v, part_o, part_lse, out, stream);
-    case 4: return launch<T, D, 4>(a, q, k, v, part_o, part_lse, out, stream);
-    case 8: return launch<T, D, 8>(a, q, k, v, part_o, part_lse, out, stream);
+    case 1: return launch<T, KV, D, 1>(a, q, k, v, part_o, part_lse, out, stream);
+    case 2: return launch<T, KV, D, 2>(a, q, k, v, part_o, part_lse, out, stream);
+    case 4: return launch<T, KV, D, 4>(a, q, k, v, part_o, part_lse, out, stream);
+    case 8: return launch<T, KV, D, 8>(a, q, k, v, part_o, part_lse, out, stream);
     default: return cudaErrorInvalidValue;
   }
 }
 
-template <typename T>
+template <typename T, typename KV>
 cudaError_t launch_d(const DecodeAttentionArgs& a, int head_dim, int groups, const void* q, const void* k,
                      const void* v, float* part_o, float* part_lse, void* out, cudaStream_t stream) {
   switch (head_dim) {
-    case 64: return launch_g<T, 64>(a, groups, q, k, v, part_o, part_lse, out, stream);
-    case 128: return launch_g<T, 128>(a, groups, q, k, v, part_o, part_lse, out, stream);
-    case 256: return launch_g<T, 256>(a, groups, q, k, v, part_o, part_lse, out, stream);
+    case 64: return launch_g<T, KV, 64>(a, groups, q, k, v, part_o, part_lse, out, stream);
+    case 128: return launch_g<T, KV, 128>(a, groups, q, k, v, part_o, part_lse, out, stream);
+    case 256: return launch_g<T, KV, 256>(a, groups, q, k, v, part_o, part_lse, out, stream);
     default: return cudaErrorInvalidValue;
   }
 }
@@ -215,9 +246,12 @@ cudaError_t launch_d(const DecodeAttentionArgs& a, int head_dim, int groups, con
 
 int decode_attention_slots(int head_dim) { return kWarps * (32 / (head_dim / 8)); }
 
-cudaError_t launch_decode_attention(const DecodeAttentionArgs& a, bool bf16, int head_dim, int groups, const void* q,
-                                    const void* k, const void* v, float* part_o, float* part_lse, void* out,
-                                    cudaStream_t stream) {
-  return bf16 ? launch_d<__nv_bfloat16>(a, head_dim, groups, q, k, v, part_o, part_lse, out, stream)
-              : launch_d<__half>(a, head_dim, groups, q, k, v, part_o, part_lse, out, stream);
+cudaError_t launch_decode_attention(const DecodeAttentionArgs& a, bool bf16, bool fp8_kv, int head_dim, int groups,
+                                    const void* q, const void* k, const void* v, float* part_o, float* part_lse,
+                                    void* out, cudaStream_t stream) {
+  if (fp8_kv)
+    return bf16 ? launch_d<__nv_bfloat16, KvFp8E4M3>(a, head_dim, groups, q, k, v, part_o, part_lse, out, stream)
+                : launch_d<__half, KvFp8E4M3>(a, head_dim, groups, q, k, v, part_o, part_lse, out, stream);
+  return bf16 ? launch_d<__nv_bfloat16, Kv16<__nv_bfloat16>>(a, head_dim, groups, q, k, v, part_o, part_lse, out, stream)
+              : launch_d<__half, Kv16<__half>>(a, head_dim, groups, q, k, v, part_o, part_lse, out, stream);
 }

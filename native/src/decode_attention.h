@@ -7,6 +7,7 @@
 
 struct DecodeAttentionArgs {
   // Element strides: q [B, Hq, 1, D] (batch, head); k/v [B, Hkv, S, D] (batch, head, slot). The last dim is dense.
+  // For FP8 k/v an element is one byte.
   int64_t q_sb, q_sh;
   int64_t k_sb, k_sh, k_ss;
   int64_t v_sb, v_sh, v_ss;
@@ -19,6 +20,7 @@ struct DecodeAttentionArgs {
 int decode_attention_slots(int head_dim);
 
 // part_o: B·Hkv·splits·G·D floats, part_lse: B·Hkv·splits·G floats (workspace); out: [B, Hq, 1, D] contiguous.
-cudaError_t launch_decode_attention(const DecodeAttentionArgs& args, bool bf16, int head_dim, int groups,
+// q/out are bf16 (bf16 = true) or fp16; k/v are the same type, or FP8-E4M3 codes, one byte each (fp8_kv = true).
+cudaError_t launch_decode_attention(const DecodeAttentionArgs& args, bool bf16, bool fp8_kv, int head_dim, int groups,
                                     const void* q, const void* k, const void* v, float* part_o, float* part_lse,
                                     void* out, cudaStream_t stream);

@@ -1,3 +1,2 @@
-// The real entry point wires evaluation to the in-process engine; tests set their own factories.
-LongContext.Eval.Engine.EngineLocalGenerator.Register();
-return await LongContext.Cli.LongCtxApp.RunAsync(args);
+// The entry point; LongCtxApp wires evaluation to the in-process engine (tests build the app with their own backends).
+return await LongContext.Cli.LongCtxApp.RunWithTerminationSignalsAsync(args);

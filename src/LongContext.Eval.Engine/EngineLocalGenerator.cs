@@ -71,18 +71,16 @@ public sealed class EngineLocalGenerator : ILocalGenerator, IDisposable
         return $"{folder}@{Convert.ToHexStringLower(sha.GetHashAndReset())[..12]}";
     }
 
-    /// <summary>Points the evaluation factories at the engine: --model DIR and --tokenizer DIR.</summary>
-    public static void Register(string device = "auto")
-    {
-        EvalBackends.LocalFactory = dir => new EngineLocalGenerator(EngineSession.Open(dir, device));
-        EvalBackends.LossScorerFactory = dir => new EngineTokenLossScorer(EngineSession.Open(dir, device));
-        EvalBackends.TokenizerFactory = dir => HfTokenizer.Load(dir);
-        EvalBackends.ChatTemplateFactory = dir =>
+    /// <summary>The engine's backends for the eval commands: --model DIR runs in-process (generation, per-token loss), --tokenizer DIR loads tokenizer.json.</summary>
+    public static EvalBackends Backends(string device = "auto") => new(
+        dir => new EngineLocalGenerator(EngineSession.Open(dir, device)),
+        dir => HfTokenizer.Load(dir),
+        dir =>
         {
             var tok = HfTokenizer.Load(dir);
             return tok.ChatTemplate is null ? null : new DelegateChatTemplate("model", (m, g) => tok.ApplyChatTemplate(m, g));
-        };
-    }
+        },
+        dir => new EngineTokenLossScorer(EngineSession.Open(dir, device)));
 
     public void Dispose() => session.Dispose();
 }

@@ -151,7 +151,7 @@ public static class BenchCommand
         var device = EngineOptions.Device();
         var parallel = TrainingCommandOptions.DataParallel();
         var train = new Command("train", "Full fine-tuning tokens/s and peak memory per sequence length (random weights and tokens), through the real trainer. Each finished length is one JSON line (--json, --out). "
-            + "Data parallel under `longctx launch --nproc-per-node N -- bench train ...` (one sequence per rank and step; tok/s of all ranks); "
+            + "Data parallel under `longctx launch --nproc-per-node N -- bench train ...` (one sequence per rank and step; tok/s of all ranks; rank 0 reports); "
             + "with --context-parallel C, C ranks share each sequence (one sequence per C ranks; lengths multiples of 2·C).");
         foreach (var o in new Option[] { preset, lengths, steps, warmup, probeMax, chunk, checkpoint, offload, peak, output, device }.Concat(parallel.All)) train.Options.Add(o);
         train.SetHandler((parse, _) =>
@@ -171,9 +171,11 @@ public static class BenchCommand
             var listed = ContextLength.ParseList(parse.GetValue(lengths)!, "--lengths").Select(l => (int)l).ToList();
             foreach (var l in listed) dist.Topology.CheckSequenceLength(l, $"--lengths: {l}");
             long? max = parse.GetValue(probeMax) is string pm ? ContextLength.Parse(pm, "--probe-max") : null;
-            bool json = parse.GetValue(CliCommon.Json) || !dist.IsMain;   // only rank 0 prints and writes --out
-            using var output_ = dist.IsMain ? new BenchOutput(json, parse.GetValue(output)) : new BenchOutput(false, null);
-            BenchOutput.Progress($"bench train: {parse.GetValue(preset)} on {dev}, checkpointing {mode}{(parse.GetValue(offload) ? " + offload" : "")}; creating random weights");
+            bool json = parse.GetValue(CliCommon.Json);
+            // Every rank measures (they train together); rank 0 reports.
+            using var output_ = dist.IsMain ? new BenchOutput(json, parse.GetValue(output)) : null;
+            void Progress(FormattableString line) { if (dist.IsMain) BenchOutput.Progress(line); }
+            Progress($"bench train: {parse.GetValue(preset)} on {dev}{(dist.WorldSize > 1 ? $" × {dist.WorldSize} ranks ({dist.Backend}, {dist.Dims})" : "")}, checkpointing {mode}{(parse.GetValue(offload) ? " + offload" : "")}; creating random weights");
             using var model = ModelLoader.CreateRandom(config, dev, dtype);
             var backend = EngineSession.DefaultBackend(dev);
             LongSequenceLoss NewLoss() => new(parse.GetValue(chunk), layers, parse.GetValue(offload), autoCheckpointing: mode == "auto");
@@ -181,11 +183,11 @@ public static class BenchCommand
             var results = new List<TrainMeasurement>();
             void Run(int length, int warm, int timed)
             {
-                BenchOutput.Progress($"train {length}: {warm} warm-up + {timed} timed step(s)...");
+                Progress($"train {length}: {warm} warm-up + {timed} timed step(s)...");
                 var m = bench.Measure(length, warm, timed);
                 results.Add(m);
-                output_.Item("train", m);
-                BenchOutput.Progress($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, {m.MedianStepSeconds:F2} s/step, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
+                output_?.Item("train", m);
+                Progress($"train {length}: {(m.Error ?? $"{m.TokensPerSecond:F0} tok/s, {m.MedianStepSeconds:F2} s/step, peak {m.PeakBytes / (double)(1L << 30):F1} GiB")}");
             }
             foreach (var len in listed) Run(len, parse.GetValue(warmup), parse.GetValue(steps));
             if (max is long probeLimit && results.All(r => r.Error is null))
@@ -199,6 +201,7 @@ public static class BenchCommand
             int? longest = results.Where(r => r.Error is null).Select(r => (int?)r.Length).Max();
             var report = new TrainReport(parse.GetValue(preset)!, dev.ToString(), dtype.ToString(), dist.Topology.AttentionBackend(backend).Name, parse.GetValue(chunk), mode, parse.GetValue(offload), results, longest,
                 dist.WorldSize, dist.Backend, parse.GetValue(parallel.Zero), dist.Dims.Cp);
+            if (output_ is null) return 0;
             output_.Summary(report);
             if (!json)
             {

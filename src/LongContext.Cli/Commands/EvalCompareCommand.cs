@@ -20,8 +20,8 @@ public static class EvalCompareCommand
         {
             var names = p.GetValue(labels)?.Split(',', StringSplitOptions.TrimEntries);
             var result = RunComparison.Write(p.GetValue(runs)!, names, p.GetValue(outDir)!);
-            if (p.GetValue(CliCommon.Json)) CliCommon.WriteJson(result);
-            else CliCommon.Console.MarkupLineInterpolated($"comparison of {p.GetValue(runs)!.Length} {result["suite"]} runs: {result["report"]?.ToString()}");
+            if (p.GetValue(CliCommon.Json)) CliCommon.WriteJson(p, result);
+            else CliCommon.ConsoleFor(p).MarkupLineInterpolated($"comparison of {p.GetValue(runs)!.Length} {result["suite"]} runs: {result["report"]?.ToString()}");
             return 0;
         });
         return cmd;

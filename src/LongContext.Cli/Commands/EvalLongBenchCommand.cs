@@ -7,9 +7,9 @@ namespace LongContext.Cli.Commands;
 /// <summary>`longctx eval longbench2`: LongBench v2 multiple choice from a user-provided data.json.</summary>
 public static class EvalLongBenchCommand
 {
-    public static Command Create()
+    public static Command Create(Eval.Backends.EvalBackends backends)
     {
-        var common = new EvalCommon();
+        var common = new EvalCommon(backends);
         var data = new Option<string>("--data") { Description = "LongBench v2 data.json (huggingface.co/datasets/THUDM/LongBench-v2, Apache-2.0), or a JSON Lines copy", Required = true };
         var maxLength = new Option<int>("--max-length") { Description = "Prompt budget in tokens before the chat template; longer prompts are cut in the middle (LongBench: 120000 for 128K models)", DefaultValueFactory = _ => 120_000 };
         var cot = new Option<bool>("--cot") { Description = "Chain of thought as LongBench's --cot: reason (1024 tokens), then a second call for the answer" };
@@ -35,9 +35,9 @@ public static class EvalLongBenchCommand
                 Limit = p.GetValue(limit) is int n ? (n > 0 ? n : throw new EvalException("--limit must be positive.")) : null,
             };
             var dataset = LongBenchData.Load(p.GetValue(data)!);
-            var (backend, measurer, tokId) = common.Create(p);
-            var (manifest, plans) = LongBenchSuite.Plan(options, dataset, new Eval.Runs.EvalSession(backend!, measurer, tokId));
-            return await common.RunAndReportAsync(p, backend!, manifest, plans, "LongBench v2", ct);
+            var setup = await common.CreateAsync(p, ct);
+            var (manifest, plans) = LongBenchSuite.Plan(options, dataset, setup.Session);
+            return await common.RunAndReportAsync(p, setup, manifest, plans, "LongBench v2", ct);
         });
         return cmd;
     }

@@ -8,9 +8,9 @@ namespace LongContext.Cli.Commands;
 /// <summary>`longctx eval nolima`: NoLiMa on a user-provided copy of its data (its licence forbids shipping it).</summary>
 public static class EvalNoLiMaCommand
 {
-    public static Command Create()
+    public static Command Create(Eval.Backends.EvalBackends backends)
     {
-        var common = new EvalCommon();
+        var common = new EvalCommon(backends);
         var data = new Option<string>("--data") { Description = "Your copy of NoLiMa's data folder (huggingface.co/datasets/amodaresi/NoLiMa: needlesets/ and haystack/rand_shuffle/)", Required = true };
         var needleSet = new Option<string>("--needle-set") { Description = "Needle set: a file in DIR/needlesets (needle_set.json, needle_set_hard.json, …) or a path", DefaultValueFactory = _ => "needle_set.json" };
         var haystackDir = new Option<string?>("--haystack-dir") { Description = "Folder of haystack books (*.txt, sorted by name); default DIR/haystack/rand_shuffle" };
@@ -48,9 +48,9 @@ public static class EvalNoLiMaCommand
                 MaxNewTokens = p.GetValue(maxNew),
                 Limit = p.GetValue(limit),
             };
-            var (backend, measurer, tokId) = common.Create(p);
-            var (manifest, plans) = NoLiMaSuite.Plan(options, new Eval.Runs.EvalSession(backend!, measurer, tokId));
-            return await common.RunAndReportAsync(p, backend!, manifest, plans, "NoLiMa", ct);
+            var setup = await common.CreateAsync(p, ct);
+            var (manifest, plans) = NoLiMaSuite.Plan(options, setup.Session);
+            return await common.RunAndReportAsync(p, setup, manifest, plans, "NoLiMa", ct);
         });
         return cmd;
     }

@@ -8,9 +8,9 @@ namespace LongContext.Cli.Commands;
 /// <summary>`longctx eval passkey`: the base-model passkey retrieval test of the PI/YaRN/LongRoPE papers, depth × length heatmap.</summary>
 public static class EvalPasskeyCommand
 {
-    public static Command Create()
+    public static Command Create(Eval.Backends.EvalBackends backends)
     {
-        var common = new EvalCommon();
+        var common = new EvalCommon(backends);
         var lengths = new Option<string>("--lengths") { Description = "Prompt lengths in tokens (k = 1024), each filled with the model's tokenizer", DefaultValueFactory = _ => "1k,2k,4k,8k,16k,32k" };
         var depths = new Option<int>("--depths") { Description = "Pass key depths from 0% to 100%", DefaultValueFactory = _ => 10 };
         var samples = new Option<int>("--samples") { Description = "Prompts (keys) per length × depth cell", DefaultValueFactory = _ => 5 };
@@ -32,9 +32,9 @@ public static class EvalPasskeyCommand
                 MaxNewTokens = p.GetValue(maxNew) is > 0 and var m ? m : throw new EvalException("--max-new-tokens must be positive."),
                 Seed = p.GetValue(common.Seed),
             };
-            var (backend, measurer, tokId) = common.CreateCompletion(p);
-            var (manifest, plans) = PasskeySuite.Plan(options, new Eval.Runs.EvalSession(backend, measurer, tokId));
-            return await common.RunAndReportAsync(p, backend, manifest, plans, "passkey", ct);
+            var setup = common.CreateCompletion(p);
+            var (manifest, plans) = PasskeySuite.Plan(options, setup.Session);
+            return await common.RunAndReportAsync(p, setup, manifest, plans, "passkey", ct);
         });
         return cmd;
     }

@@ -12,7 +12,7 @@ namespace LongContext.Cli.Commands;
 /// <summary>`longctx eval perplexity`: mean loss per position bucket on long documents, in-process, resumable.</summary>
 public static class EvalPerplexityCommand
 {
-    public static Command Create()
+    public static Command Create(EvalBackends backends)
     {
         var model = new Option<string>("--model") { Description = "Model folder, run in-process", Required = true };
         var data = new Option<string>("--data") { Description = "Folder of text files, or a .jsonl file / folder of them (field --field)", Required = true };
@@ -54,7 +54,7 @@ public static class EvalPerplexityCommand
             var dataSource = Path.GetFullPath(dataPath) + (source is JsonlDocumentSource j ? $" (jsonl field {j.Field})" : globs is { Length: > 0 } ? $" ({string.Join(",", globs)})" : "");
             var dir = p.GetValue(outDir)!;
             var json = p.GetValue(CliCommon.Json);
-            var scorer = EvalBackends.LossScorerFactory(p.GetValue(model)!);
+            var scorer = backends.LossScorer(p.GetValue(model)!);
             PerplexityOutcome outcome;
             try
             {
@@ -64,7 +64,7 @@ public static class EvalPerplexityCommand
                     // Concise lines on stderr: at each document's end and at most every 10 s within one.
                     if (r.TokensDone < r.Tokens && DateTime.UtcNow - lastLine < TimeSpan.FromSeconds(10)) return;
                     lastLine = DateTime.UtcNow;
-                    System.Console.Error.WriteLine($"perplexity: document {r.Document + 1}/{r.Documents} {r.Id}: {r.TokensDone}/{r.Tokens} tokens");
+                    CliCommon.Err(p).WriteLine($"perplexity: document {r.Document + 1}/{r.Documents} {r.Id}: {r.TokensDone}/{r.Tokens} tokens");
                 });
                 var docs = source.ReadDocuments(ct).Select(d => new PerplexityDocument(d.Id, d.Text));
                 outcome = await Task.Run(() => PerplexitySuite.Run(scorer, docs, options, dataSource, dir, progress, ct), ct);
@@ -74,12 +74,13 @@ public static class EvalPerplexityCommand
             summary["scored_now"] = outcome.Scored;
             summary["resumed"] = outcome.Resumed;
             summary["too_short"] = outcome.TooShort;
-            if (json) CliCommon.WriteJson(summary);
+            if (json) CliCommon.WriteJson(p, summary);
             else
             {
-                CliCommon.Console.MarkupLineInterpolated($"[bold]perplexity[/]: {outcome.Scored} documents scored, {outcome.Resumed} resumed, {outcome.TooShort} too short");
-                CliCommon.Console.MarkupLineInterpolated($"  perplexity: {summary["perplexity"]?.ToJsonString()}  mean NLL: {summary["mean_nll"]?.ToJsonString()}");
-                CliCommon.Console.MarkupLineInterpolated($"  report: {summary["report"]?.ToString()}");
+                var console = CliCommon.ConsoleFor(p);
+                console.MarkupLineInterpolated($"[bold]perplexity[/]: {outcome.Scored} documents scored, {outcome.Resumed} resumed, {outcome.TooShort} too short");
+                console.MarkupLineInterpolated($"  perplexity: {summary["perplexity"]?.ToJsonString()}  mean NLL: {summary["mean_nll"]?.ToJsonString()}");
+                console.MarkupLineInterpolated($"  report: {summary["report"]?.ToString()}");
             }
             return 0;
         });

@@ -15,8 +15,8 @@ public static class EvalReportCommand
         cmd.SetHandler((p, _) =>
         {
             var summary = RunReport.Write(p.GetValue(dir)!);
-            if (p.GetValue(CliCommon.Json)) CliCommon.WriteJson(summary);
-            else CliCommon.Console.MarkupLineInterpolated($"report: {summary["report"]?.ToString()}");
+            if (p.GetValue(CliCommon.Json)) CliCommon.WriteJson(p, summary);
+            else CliCommon.ConsoleFor(p).MarkupLineInterpolated($"report: {summary["report"]?.ToString()}");
             return 0;
         });
         return cmd;

@@ -20,6 +20,7 @@ public static class ExtendCommand
     {
         var model = EngineOptions.Model();
         var data = new Option<string>("--data") { Description = "Folder of text files or a .jsonl file (field \"text\"), tokenized with the model's tokenizer", Required = true };
+        var maxFileBytes = DataOptions.MaxFileBytes();
         var stages = new Option<string>("--stages") { Description = "Stage lengths, increasing, e.g. 64K,256K,1M (K = 1024, M = 1024²)", Required = true };
         var outDir = new Option<string>("--out") { Description = "Run folder: stage-<len>/{train,final,niah}/; rerunning resumes the current stage and skips finished ones", Required = true };
         var theta = new Option<string>("--theta") { Description = "θ per stage from the starting model: scaling-law | ntk | fixed:V1,V2,...", DefaultValueFactory = _ => "scaling-law" };
@@ -45,7 +46,7 @@ public static class ExtendCommand
         var command = new Command("extend", "Extend a model's context over stages: θ per stage, train at the stage length, export OUT/stage-<len>/final, quick NIAH. "
             + "Data parallel under `longctx launch --nproc-per-node N -- extend ...`; add --context-parallel C to share each sequence among C of the N ranks "
             + "(dp = N/C; every stage length a multiple of 2·C), as Gradient trained Llama-3 to 1M tokens.");
-        foreach (var option in new Option[] { model, data, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype }.Concat(parallel.All))
+        foreach (var option in new Option[] { model, data, maxFileBytes, stages, outDir, theta, steps, tokens, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, niahDepths, loraRank, loraTargets, loraTrainable, device, dtype }.Concat(parallel.All))
             command.Options.Add(option);
 
         command.SetHandler(async (parse, ct) =>
@@ -62,6 +63,7 @@ public static class ExtendCommand
             {
                 ModelDir = parse.GetValue(model)!,
                 DataPath = parse.GetValue(data)!,
+                MaxFileBytes = parse.GetValue(maxFileBytes),
                 Stages = ContextLength.ParseList(parse.GetValue(stages)!, "--stages"),
                 OutDir = parse.GetValue(outDir)!,
                 Theta = ThetaRule.Parse(parse.GetValue(theta)!),
@@ -105,6 +107,8 @@ public static class ExtendCommand
                 s.NiahScore?.ToString("0.#", inv) ?? "-", s.Skipped ? "done before" : s.Interrupted ? "interrupted" : "");
         }
         console.Write(table);
+        foreach (var s in result.Stages)
+        foreach (var w in s.Warnings) console.MarkupLine($"[yellow]warning:[/] stage {s.Index}: {Markup.Escape(w)}");
         if (result.Interrupted) console.MarkupLine("[yellow]interrupted:[/] rerun the same command to resume from the last checkpoint.");
         else if (result.FinalModel is { } f) console.MarkupLine($"model: {Markup.Escape(f)}");
     }

@@ -33,7 +33,7 @@ public static class GenerateCommand
         {
             var text = parse.GetValue(prompt) ?? (parse.GetValue(promptFile) is string f ? Utf8Text.ReadFile(f, $"--prompt-file {f}") : null)
                 ?? throw new ConfigException("give --prompt TEXT or --prompt-file FILE");
-            using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
+            using var session = EngineOptions.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             var ids = parse.GetValue(chat)
                 ? session.Tokenizer.EncodeChat([new Formats.Tokenization.ChatMessage("user", text)], addGenerationPrompt: true)
                 : session.Tokenizer.Encode(text);

@@ -24,7 +24,7 @@ public static class PerplexityCommand
         {
             var path = parse.GetValue(textFile)!;
             string text = Utf8Text.ReadFile(path, $"--text-file {path}");
-            using var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
+            using var session = EngineOptions.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             var ids = session.Tokenizer.Encode(text).ToList();
             if (parse.GetValue(maxTokens) is int n && n < ids.Count) ids = ids.Take(n).ToList();
             var r = Perplexity.Compute(session.Model, ids, session.Backend, parse.GetValue(chunk), ct: ct);

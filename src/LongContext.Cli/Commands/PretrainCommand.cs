@@ -20,6 +20,7 @@ public static class PretrainCommand
         var preset = new Option<string?>("--preset") { Description = $"Built-in architecture: {string.Join(", ", ModelPresets.Names)}" };
         var tokenizer = new Option<string>("--tokenizer") { Description = "Folder with tokenizer.json (copied into the export)", Required = true };
         var data = new Option<string>("--data") { Description = "Folder of text files or a .jsonl file (field \"text\")", Required = true };
+        var maxFileBytes = DataOptions.MaxFileBytes();
         var seqLen = new Option<int>("--seq-len") { Description = "Training sequence length in tokens", Required = true };
         var outDir = new Option<string>("--out") { Description = "Run folder: token-cache/, train/ (checkpoints, metrics.jsonl, loss.png), final/ (HF export); rerunning resumes", Required = true };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 1000 };
@@ -38,7 +39,7 @@ public static class PretrainCommand
 
         var command = new Command("pretrain", "Pre-train a model from random weights on a text corpus and export it as an HF folder (OUT/final). "
             + "Data parallel under `longctx launch --nproc-per-node N -- pretrain ...`; add --context-parallel C to share each sequence among C of the N ranks (dp = N/C).");
-        foreach (var option in new Option[] { config, preset, tokenizer, data, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, device, dtype }.Concat(parallel.All))
+        foreach (var option in new Option[] { config, preset, tokenizer, data, maxFileBytes, seqLen, outDir, steps, lr, batch, accumulation, warmup, saveEvery, seed, documentMask, damaged, device, dtype }.Concat(parallel.All))
             command.Options.Add(option);
 
         command.SetHandler((parse, ct) =>
@@ -63,6 +64,7 @@ public static class PretrainCommand
                 Config = modelConfig,
                 TokenizerDir = parse.GetValue(tokenizer)!,
                 DataPath = parse.GetValue(data)!,
+                MaxFileBytes = parse.GetValue(maxFileBytes),
                 SequenceLength = parse.GetValue(seqLen),
                 OutDir = parse.GetValue(outDir)!,
                 Steps = parse.GetValue(steps),
@@ -76,6 +78,7 @@ public static class PretrainCommand
                 DamagedCheckpoint = parse.GetValue(damaged),
             }, dist.IsMain ? printer : null, ct);
             if (!dist.IsMain) return result.Interrupted ? 130 : 0;   // rank 0 reports for the group
+            if (result.Data is { } corpus && !json) foreach (var line in corpus.Lines()) printer.Line(line);
             foreach (var w in result.Warnings) printer.Line($"warning: {w}");
             if (json) CliCommon.WriteJson(result);
             else

@@ -63,31 +63,22 @@ public static class QuickstartCommand
             else
             {
                 console.MarkupLine($"[bold]LongContext quickstart[/]: pretrain at {o.PretrainLength} tokens, extend to {o.ExtendedLength} ({QuickstartReport.RuleName(o.Theta)} θ), on the embedded recall task.");
-                result = console.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
+                result = ProgressView.Run(console, tasks =>
+                {
+                    var items = Enum.GetValues<QuickstartPhase>().ToDictionary(phase => phase, phase => tasks.Add(Label(phase, null), 1, start: false));
+                    var progress = new InlineProgress(p =>
                     {
-                        var tasks = new Dictionary<QuickstartPhase, ProgressTask>();
-                        foreach (var phase in Enum.GetValues<QuickstartPhase>())
-                        {
-                            var t = ctx.AddTask(Label(phase, null), autoStart: false);
-                            tasks[phase] = t;
-                        }
-                        var progress = new InlineProgress(p =>
-                        {
-                            var t = tasks[p.Phase];
-                            if (!t.IsStarted) t.StartTask();
-                            t.MaxValue = p.Total;
-                            t.Value = p.Step;
-                            t.Description = Label(p.Phase, p);
-                            // Phases before this one are done (pretraining may stop early).
-                            foreach (var (phase, other) in tasks)
-                                if (phase < p.Phase && !other.IsFinished) { other.Value = other.MaxValue; other.StopTask(); }
-                        });
-                        var r = runner.Run(o, progress, ct);
-                        foreach (var t in tasks.Values) { t.Value = t.MaxValue; t.StopTask(); }
-                        return r;
+                        var t = items[p.Phase];
+                        if (!t.IsStarted) t.Start();
+                        t.Update(p.Step, p.Total, Label(p.Phase, p));
+                        // Phases before this one are done (pretraining may stop early).
+                        foreach (var (phase, other) in items)
+                            if (phase < p.Phase && !other.IsFinished) other.Finish();
                     });
+                    var r = runner.Run(o, progress, ct);
+                    foreach (var t in items.Values) t.Finish();
+                    return r;
+                });
             }
 
             var summary = QuickstartReport.Write(result, outDir);

@@ -25,13 +25,14 @@ public static class ServeCommand
         var chunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per prefill forward (larger is faster and needs more activation memory)", DefaultValueFactory = _ => 16384 };
         var name = new Option<string?>("--model-name") { Description = "Model id clients send (default: the model folder's name)" };
         var maxBody = new Option<int>("--max-body-mb") { Description = "Largest request body accepted, MiB", DefaultValueFactory = _ => 32 };
+        var bodyTimeout = new Option<int>("--body-timeout") { Description = "Seconds a request body may take to arrive; slower ones get 408", DefaultValueFactory = _ => 60 };
         var cmd = new Command("serve", "Serve a local model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).");
         var kvCache = EngineOptions.KvCache();
-        foreach (var o in new Option[] { model, device, dtype, kvCache, host, port, apiKey, maxContext, queue, prefixCache, chunk, name, maxBody }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, device, dtype, kvCache, host, port, apiKey, maxContext, queue, prefixCache, chunk, name, maxBody, bodyTimeout }) cmd.Options.Add(o);
         cmd.SetHandler(async (parse, ct) =>
         {
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("LONGCTX_API_KEY");
-            var session = EngineSession.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
+            var session = EngineOptions.Open(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype));
             using var scheduler = new GenerationScheduler(session, new SchedulerOptions
             {
                 QueueCapacity = parse.GetValue(queue),
@@ -47,6 +48,8 @@ public static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = string.IsNullOrEmpty(key) ? null : key,
                 MaxRequestBodyBytes = (long)parse.GetValue(maxBody) << 20,
+                RequestBodyTimeout = TimeSpan.FromSeconds(parse.GetValue(bodyTimeout) is int seconds and > 0 ? seconds
+                    : throw new ConfigException("--body-timeout must be at least 1 second")),
                 ConsoleLogging = true,
             };
             await using var server = OpenAiServer.Create(scheduler, options);
@@ -65,6 +68,10 @@ public static class ServeCommand
             catch (OperationCanceledException)
             {
             }
+            // Engine first: the running and queued requests end with 503 shutting_down (streams with an error event
+            // and [DONE]) and the engine thread leaves libtorch; then Kestrel lets those responses finish and closes.
+            Console.Error.WriteLine("shutting down: stopping the engine; running and queued requests get 503 shutting_down");
+            scheduler.Stop();
             await server.StopAsync(CancellationToken.None);
             return 0;
         });

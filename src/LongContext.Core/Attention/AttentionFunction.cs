@@ -1,3 +1,4 @@
+using LongContext.Core.Autograd;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,11 +17,11 @@ public sealed class AttentionFunction : autograd.SingleTensorFunction<AttentionF
 
     /// <summary>Differentiable attention: q [B,Hq,L,D], k/v [B,Hkv,S,D].</summary>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v, bool causal, double? scale = null, AttentionKernel kernel = AttentionKernel.Auto) =>
-        apply(q, k, v, causal, scale ?? 0.0, kernel, NoDocuments);
+        CustomAutograd.Apply(() => apply(q, k, v, causal, scale ?? 0.0, kernel, NoDocuments));
 
     /// <summary>Differentiable block-diagonal causal attention over packed documents (S = L).</summary>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v, DocumentSegments documents, double? scale = null, AttentionKernel kernel = AttentionKernel.Auto) =>
-        apply(q, k, v, true, scale ?? 0.0, kernel, documents);
+        CustomAutograd.Apply(() => apply(q, k, v, true, scale ?? 0.0, kernel, documents));
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
@@ -41,7 +42,10 @@ public sealed class AttentionFunction : autograd.SingleTensorFunction<AttentionF
         return result.Output;
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        CustomAutograd.Backward(gradOutput, () => Gradients(ctx, gradOutput));
+
+    static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var saved = ctx.get_saved_variables();
         double scale = (double)ctx.get_data("scale");

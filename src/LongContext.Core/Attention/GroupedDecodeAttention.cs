@@ -1,3 +1,4 @@
+using LongContext.Core.Inference;
 using LongContext.Core.Native;
 using static TorchSharp.torch;
 
@@ -10,6 +11,8 @@ namespace LongContext.Core.Attention;
 /// once by a small batched matmul and never repeated. Scores are formed in the model dtype and normalised in
 /// fp32, as transformers' eager attention does. On CUDA, when the add-on was built with its kernels, one split-KV
 /// kernel does the whole step instead (every SM streams its own span of the cache; scores stay in fp32).
+/// K/V may also be FP8-E4M3 codes (uint8, <see cref="KvCacheStorage.Fp8E4M3"/> in device-position mode): the kernel
+/// reads them as they are, one byte per element; without it they are decoded to q's dtype first.
 /// </summary>
 public sealed class GroupedDecodeAttention : IAttentionBackend
 {
@@ -24,11 +27,12 @@ public sealed class GroupedDecodeAttention : IAttentionBackend
     /// </summary>
     public bool UseNativeKernel { get; set; } = Environment.GetEnvironmentVariable("LONGCTX_DECODE_KERNEL") != "0";
 
-    /// <summary>Whether the add-on's kernel takes these tensors (CUDA, bf16/fp16, head_dim 64/128/256, groups 1/2/4/8).</summary>
+    /// <summary>Whether the add-on's kernel takes these tensors (CUDA, q bf16/fp16, k/v q's dtype or FP8 codes,
+    /// head_dim 64/128/256, groups 1/2/4/8).</summary>
     public static bool NativeKernelApplies(Tensor q, Tensor k, Tensor v, Tensor mask)
     {
         if (q.device_type != TorchSharp.DeviceType.CUDA || !NativeAddon.HasCudaKernels) return false;
-        if (q.dtype is not (ScalarType.BFloat16 or ScalarType.Float16) || k.dtype != q.dtype || v.dtype != q.dtype) return false;
+        if (q.dtype is not (ScalarType.BFloat16 or ScalarType.Float16) || k.dtype != v.dtype || (k.dtype != q.dtype && k.dtype != ScalarType.Byte)) return false;
         long d = q.shape[3], g = q.shape[1] / k.shape[1];
         return d is 64 or 128 or 256 && g is 1 or 2 or 4 or 8 && q.shape[1] % k.shape[1] == 0
             && q.shape[0] == k.shape[0] && k.shape.SequenceEqual(v.shape)
@@ -48,6 +52,7 @@ public sealed class GroupedDecodeAttention : IAttentionBackend
             return NativeAddon.Adopt(output);
         }
         using var scope = NewDisposeScope();
+        if (k.dtype == ScalarType.Byte) (k, v) = (Fp8E4M3.Decode(k, q.dtype), Fp8E4M3.Decode(v, q.dtype));   // FP8 codes, no kernel
         long g = hq / hkv;
         var qg = (q * scale).view(b, hkv, g, d);                                     // [B, Hkv, G, D]
         var scores = matmul(qg, k.transpose(2, 3)).to(ScalarType.Float32) + mask;   // [B, Hkv, G, S]

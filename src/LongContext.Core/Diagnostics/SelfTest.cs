@@ -23,6 +23,8 @@ public static class SelfTest
         checks.AddRange(Guard("attention.documents", () => DocumentAttentionChecks(device)));
         if (device.type == DeviceType.CUDA) checks.AddRange(Guard("cuda-runtime", () => CudaRuntimeChecks(device)));
         if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel", () => DecodeKernelChecks(device)));
+        if (device.type == DeviceType.CUDA && NativeAddon.HasCudaKernels) checks.AddRange(Guard("decode-kernel-fp8", () => DecodeKernelChecks(device, fp8: true)));
+        if (device.type == DeviceType.CUDA && NativeAddon.IsAvailable) checks.AddRange(Guard("fp8-codec", () => Fp8CodecChecks(device)));
         checks.AddRange(Guard("model", () => ModelChecks(device)));
         checks.AddRange(Guard("kv-fp8", () => Fp8KvCacheChecks(device)));
         foreach (var more in extra ?? []) checks.AddRange(Guard("extra", () => more(device)));
@@ -212,9 +214,20 @@ public static class SelfTest
             cuda ? 0.05 : 0.0, "fraction of positions whose top token differs");
 
         // Decode: steps replayed from CUDA graphs (eager device-position steps without them) vs plain eager steps.
-        using var plain = new Inference.KvCache(config, 1, 300, dtype, device);
-        using var graphed = new Inference.KvCache(config, 1, 300, dtype, device);
-        var prompt = ids.narrow(1, 0, 280).to(device);
+        var (worst, graphs, captured) = GraphedVersusEagerDecode(model, backend, ids.to(device), Inference.KvCacheStorage.ModelDtype);
+        yield return Check($"decode.{(graphs ? "cuda-graph" : "device-position")}[vs eager steps]", worst, cuda ? Bf16Tolerance : Fp32Tolerance,
+            $"16 steps after 280 tokens, {captured} graph(s) captured; worst step");
+    }
+
+    /// <summary>Worst relative logit error of 16 graph decode steps (eager device-position steps without graphs)
+    /// against plain eager steps, both after the same 280-token prompt, on caches of <paramref name="storage"/>.</summary>
+    static (double Worst, bool Graphs, int Captured) GraphedVersusEagerDecode(Model.LlamaForCausalLM model, Attention.IAttentionBackend backend,
+        Tensor ids, Inference.KvCacheStorage storage)
+    {
+        var (config, device, dtype) = (model.Config, model.Device, model.Dtype);
+        using var plain = new Inference.KvCache(config, 1, 300, dtype, device, storage);
+        using var graphed = new Inference.KvCache(config, 1, 300, dtype, device, storage);
+        var prompt = ids.narrow(1, 0, 280);
         model.Forward(prompt, backend, plain);
         model.Forward(prompt, backend, graphed);
         bool graphs = Inference.GraphedDecoder.GraphsAvailable(device);
@@ -226,8 +239,7 @@ public static class SelfTest
             var eager = model.Logits(model.Forward(tensor(new long[] { token }, device: device).unsqueeze(0), backend, plain)[0, -1]);
             worst = Math.Max(worst, RelErr(decoder.Step(token), eager));
         }
-        yield return Check($"decode.{(graphs ? "cuda-graph" : "device-position")}[vs eager steps]", worst, cuda ? Bf16Tolerance : Fp32Tolerance,
-            $"16 steps after 280 tokens, {decoder.GraphsCaptured} graph(s) captured; worst step");
+        return (worst, graphs, decoder.GraphsCaptured);
     }
 
     /// <summary>Tolerance of FP8-cache logits against the model-dtype cache: E4M3 keeps 3 mantissa bits (≤ 1/16 per value).</summary>
@@ -267,6 +279,41 @@ public static class SelfTest
             worst = Math.Max(worst, RelErr(b, a));
         }
         yield return Check("kv-fp8.decode-logits[16 eager steps]", worst, Fp8KvTolerance, "worst step after the 300-token prefill");
+
+        // Graph decode on an FP8 cache hands the attention the codes (the split-KV kernel where it applies, else a
+        // decode inside the step); it must match eager steps over the same FP8 cache, which decode in the cache.
+        var (worstGraph, graphs, _) = GraphedVersusEagerDecode(model, backend, ids, Inference.KvCacheStorage.Fp8E4M3);
+        yield return Check($"kv-fp8.{(graphs ? "cuda-graph" : "device-position")}-decode[vs eager steps, both fp8]", worstGraph,
+            cuda ? Bf16Tolerance : Fp32Tolerance, "16 steps after 280 tokens; the step reads the FP8 codes itself");
+    }
+
+    /// <summary>
+    /// The add-on's ATen float8_e4m3fn casts against the tensor-op codec: every code decodes to the same value, and
+    /// encoding random values (normals, subnormals, values past ±448 that saturate) gives the same values.
+    /// </summary>
+    static IEnumerable<SelfTestCheck> Fp8CodecChecks(Device device)
+    {
+        using var scope = NewDisposeScope();
+        var codes = arange(256, dtype: ScalarType.Int32).to(ScalarType.Byte).to(device);
+        var native = Inference.Fp8E4M3.Decode(codes, ScalarType.Float32).cpu();
+        var math = Inference.Fp8E4M3.DecodeMath(codes, ScalarType.Float32).cpu();
+        bool sameNan = native.isnan().eq(math.isnan()).all().item<bool>();
+        double decodeDiff = (native.nan_to_num(0) - math.nan_to_num(0)).abs().max().item<float>();
+        yield return new SelfTestCheck("fp8-codec.decode[256 codes, add-on vs tensor ops]", sameNan && decodeDiff == 0, decodeDiff, 0,
+            sameNan ? "ATen float8_e4m3fn cast" : "NaN codes differ");
+
+        var gen = new Generator(5);
+        var x = cat(new[]
+        {
+            randn(new long[] { 4096 }, generator: gen),
+            randn(new long[] { 1024 }, generator: gen) * 0.01,    // subnormals (< 2^-6) and values that round to 0
+            randn(new long[] { 1024 }, generator: gen) * 400,     // past ±448: saturate
+        }).to(ScalarType.BFloat16).to(device);
+        var viaNative = Inference.Fp8E4M3.DecodeMath(Inference.Fp8E4M3.Encode(x).cpu(), ScalarType.Float32);
+        var viaMath = Inference.Fp8E4M3.DecodeMath(Inference.Fp8E4M3.EncodeMath(x).cpu(), ScalarType.Float32);
+        double encodeDiff = (viaNative - viaMath).abs().max().item<float>();
+        yield return new SelfTestCheck("fp8-codec.encode[6144 bf16 values, add-on vs tensor ops]", encodeDiff == 0 && !viaNative.isnan().any().item<bool>(),
+            encodeDiff, 0, "round to nearest even, saturating at ±448 (signed zeros may differ; values compared)");
     }
 
     /// <summary>(Hq, Hkv, D, window, visible keys): Llama-3-8B's grouping, MHA, 8 groups, head sizes 64 and 256.</summary>
@@ -278,17 +325,24 @@ public static class SelfTest
         (4, 2, 256, 3072, 2500),
     ];
 
-    /// <summary>The add-on's split-KV decode kernel against fp32 math attention over the visible keys.</summary>
-    static IEnumerable<SelfTestCheck> DecodeKernelChecks(Device device)
+    /// <summary>
+    /// The add-on's split-KV decode kernel against fp32 math attention over the visible keys. With
+    /// <paramref name="fp8"/> the K/V are FP8-E4M3 codes (the reference decodes them exactly), over the decode shapes
+    /// plus a window that is no multiple of the split size, with bf16 queries as the engine has them.
+    /// </summary>
+    static IEnumerable<SelfTestCheck> DecodeKernelChecks(Device device, bool fp8 = false)
     {
-        foreach (var (hq, hkv, d, window, visible) in DecodeShapes)
+        var shapes = fp8 ? DecodeShapes.Append((32, 8, 128, 3001, 2999)) : DecodeShapes;
+        foreach (var (hq, hkv, d, window, visible) in shapes)
         {
             using var scope = NewDisposeScope();
             var gen = new Generator(99);
+            Tensor Stored(Tensor x) => fp8 ? Inference.Fp8E4M3.EncodeMath(x) : x.to(ScalarType.BFloat16);
+            Tensor Values(Tensor x) => fp8 ? Inference.Fp8E4M3.DecodeMath(x, ScalarType.Float32) : x.to(ScalarType.Float32);
             var q = randn([1, hq, 1, d], generator: gen).to(ScalarType.BFloat16).to(device);
             // K/V as a window of a longer cache: strided views, like the graph decoder's.
-            var kCache = randn([1, hkv, window + 512, d], generator: gen).to(ScalarType.BFloat16).to(device);
-            var vCache = randn([1, hkv, window + 512, d], generator: gen).to(ScalarType.BFloat16).to(device);
+            var kCache = Stored(randn([1, hkv, window + 512, d], generator: gen)).to(device);
+            var vCache = Stored(randn([1, hkv, window + 512, d], generator: gen)).to(device);
             var k = kCache.narrow(2, 0, window);
             var v = vCache.narrow(2, 0, window);
             var mask = zeros(window, ScalarType.Float32, device).index_fill_(0, arange(visible, window, device: device), double.NegativeInfinity);
@@ -296,11 +350,12 @@ public static class SelfTest
             double scale = 1.0 / Math.Sqrt(d);
             bool applies = GroupedDecodeAttention.NativeKernelApplies(q, k, v, mask);
             var got = attention.Attend(q, k, v, causal: false, scale);
-            var expected = MathAttention.Forward(q.to(ScalarType.Float32), k.narrow(2, 0, visible).to(ScalarType.Float32),
-                v.narrow(2, 0, visible).to(ScalarType.Float32), causal: false, scale).Output;
-            yield return Check($"decode-kernel[hq={hq} hkv={hkv} d={d} window={window} visible={visible}]",
-                applies ? RelErr(got, expected) : double.NaN, Bf16Tolerance / 4,
-                applies ? "split-KV CUDA kernel (bf16) vs fp32 math attention over the visible keys" : "kernel did not apply to these tensors");
+            var expected = MathAttention.Forward(q.to(ScalarType.Float32), Values(k.narrow(2, 0, visible)), Values(v.narrow(2, 0, visible)),
+                causal: false, scale).Output;
+            string what = fp8 ? "split-KV CUDA kernel on E4M3 codes vs fp32 math attention on the decoded codes"
+                : "split-KV CUDA kernel (bf16) vs fp32 math attention over the visible keys";
+            yield return Check($"decode-kernel{(fp8 ? "-fp8" : "")}[hq={hq} hkv={hkv} d={d} window={window} visible={visible}]",
+                applies ? RelErr(got, expected) : double.NaN, Bf16Tolerance / 4, applies ? what : "kernel did not apply to these tensors");
         }
     }
 

@@ -29,13 +29,14 @@ public sealed class EngineSession : IDisposable
 
     /// <param name="device">cpu, cuda, cuda:N or auto</param>
     /// <param name="dtype">float32, bfloat16, float16, or null: bfloat16 on CUDA, float32 on the CPU</param>
-    public static EngineSession Open(string modelDir, string device = "auto", string? dtype = null)
+    /// <param name="progress">Reported after each tensor is loaded.</param>
+    public static EngineSession Open(string modelDir, string device = "auto", string? dtype = null, IProgress<Weights.CheckpointLoadProgress>? progress = null)
     {
         if (!Directory.Exists(modelDir)) throw new ConfigException($"--model {modelDir}: no such folder (it should hold config.json, tokenizer.json and *.safetensors).");
         var dev = TorchRuntime.ResolveDevice(device);
         var type = TorchRuntime.ResolveDtype(dtype, dev);
         var tokenizer = HfTokenizer.Load(modelDir);
-        var model = ModelLoader.Load(modelDir, dev, type);
+        var model = ModelLoader.Load(modelDir, dev, type, progress);
         return new EngineSession(model, tokenizer, DefaultBackend(dev), modelDir);
     }
 

@@ -1,19 +1,41 @@
+using LongContext.Core.Native;
 using static TorchSharp.torch;
 
 namespace LongContext.Core.Inference;
 
 /// <summary>
-/// OCP FP8 E4M3FN (bias 7, no infinities, 0x7F/0xFF = NaN, largest finite 448) held in uint8 tensors, converted with
-/// plain tensor ops: TorchSharp 0.107 has no float8 dtype, and these ops run on any device and inside CUDA graphs.
-/// Encoding rounds to nearest (ties to even) like torch's cast, but saturates at ±448 instead of producing NaN, which
-/// is what a KV cache wants.
+/// OCP FP8 E4M3FN (bias 7, no infinities, 0x7F/0xFF = NaN, largest finite 448) held in uint8 tensors, without a
+/// scale: a code's value is the stored value. TorchSharp 0.107 has no float8 dtype, so on CUDA with the add-on the
+/// conversions are ATen's own float8_e4m3fn casts (one kernel each way); elsewhere they are plain tensor ops
+/// (<see cref="EncodeMath"/>, <see cref="DecodeMath"/>: about a dozen fp32 passes) that give the same values and run
+/// on any device and inside CUDA graphs. Encoding rounds to nearest (ties to even) like torch's cast, but saturates
+/// at ±448 instead of producing NaN, which is what a KV cache wants.
 /// </summary>
 public static class Fp8E4M3
 {
     public const double MaxFinite = 448;
 
+    /// <summary>Whether the add-on's casts serve tensors on this device (CUDA with the add-on loaded).</summary>
+    public static bool NativeApplies(Tensor t) => t.device_type == TorchSharp.DeviceType.CUDA && NativeAddon.IsAvailable;
+
     /// <summary>Codes of <paramref name="x"/> (any float dtype), same shape, uint8.</summary>
     public static Tensor Encode(Tensor x)
+    {
+        if (!NativeApplies(x)) return EncodeMath(x);
+        NativeAddon.Check(NativeAddon.lc_fp8_e4m3_encode(x.Handle, out var codes), "fp8 encode");
+        return NativeAddon.Adopt(codes);
+    }
+
+    /// <summary>Values of the codes in <paramref name="codes"/> (uint8) as <paramref name="dtype"/>.</summary>
+    public static Tensor Decode(Tensor codes, ScalarType dtype)
+    {
+        if (!NativeApplies(codes)) return DecodeMath(codes, dtype);
+        NativeAddon.Check(NativeAddon.lc_fp8_e4m3_decode(codes.Handle, (int)dtype, out var values), "fp8 decode");
+        return NativeAddon.Adopt(values);
+    }
+
+    /// <summary><see cref="Encode"/> as tensor ops (the fallback, and the reference the self-test checks the add-on against).</summary>
+    public static Tensor EncodeMath(Tensor x)
     {
         using var scope = NewDisposeScope();
         var a = x.to(ScalarType.Float32);
@@ -34,8 +56,8 @@ public static class Fp8E4M3
         return code.to(ScalarType.Byte).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Values of the codes in <paramref name="codes"/> (uint8) as <paramref name="dtype"/>.</summary>
-    public static Tensor Decode(Tensor codes, ScalarType dtype)
+    /// <summary><see cref="Decode"/> as tensor ops.</summary>
+    public static Tensor DecodeMath(Tensor codes, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         var b = codes.to(ScalarType.Float32);

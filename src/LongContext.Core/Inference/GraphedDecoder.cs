@@ -119,7 +119,7 @@ public sealed class GraphedDecoder : IDisposable
             .masked_fill(slots.narrow(0, 0, window) > position, double.NegativeInfinity);
         try
         {
-            using (cache.UseDevicePosition(position, window))
+            using (cache.UseDevicePosition(position, window, fp8Codes: true))   // the attention reads FP8 codes itself
             {
                 var hidden = model.Forward(inputIds, attention, cache, positionIds: position.view(1, 1), ropeSequenceLength: cache.Capacity);
                 logits.copy_(model.Logits(hidden[0, -1]));

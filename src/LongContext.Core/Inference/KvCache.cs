@@ -9,7 +9,8 @@ public enum KvCacheStorage
     /// <summary>In the model's dtype (bf16 on GPUs).</summary>
     ModelDtype,
     /// <summary>FP8 E4M3 codes, half of bf16's memory: twice the context in the same space, at the cost of
-    /// quantised keys/values (≤ 1/16 relative error each) and a decode of the attended window per step.</summary>
+    /// quantised keys/values (≤ 1/16 relative error each). Graph decode hands the codes to the split-KV kernel, which
+    /// reads one byte per element; prefill and eager decode get the attended window decoded to the model dtype.</summary>
     Fp8E4M3,
 }
 
@@ -23,6 +24,7 @@ public sealed class KvCache : IDisposable
     readonly ScalarType dtype;
     Tensor? devicePosition;
     int deviceWindow;
+    bool deviceCodes;
 
     public KvCache(ModelConfig config, int batch, int capacity, ScalarType dtype, Device device, KvCacheStorage storage = KvCacheStorage.ModelDtype)
     {
@@ -54,7 +56,8 @@ public sealed class KvCache : IDisposable
             // Graph-replayable: the slot comes from a device tensor, never from host state.
             keys[layer].index_copy_(2, devicePosition, Store(k));
             values[layer].index_copy_(2, devicePosition, Store(v));
-            return (Load(keys[layer].narrow(2, 0, deviceWindow)), Load(values[layer].narrow(2, 0, deviceWindow)));
+            var (windowK, windowV) = (keys[layer].narrow(2, 0, deviceWindow), values[layer].narrow(2, 0, deviceWindow));
+            return deviceCodes ? (windowK, windowV) : (Load(windowK), Load(windowV));
         }
         long l = k.shape[2];
         if (Length + l > Capacity)
@@ -76,12 +79,15 @@ public sealed class KvCache : IDisposable
     /// layer writes its token at the slot held in <paramref name="position"/> (int64 [1] on the cache's device) and
     /// gets back the first <paramref name="window"/> slots, of which the caller masks those after the position.
     /// Nothing in this mode reads host state, so a captured step is valid at any position below the window.
+    /// With <paramref name="fp8Codes"/>, an FP8 cache returns its stored codes (uint8) instead of decoded values, for
+    /// an attention that reads them itself (<see cref="Attention.GroupedDecodeAttention"/>).
     /// </summary>
-    public IDisposable UseDevicePosition(Tensor position, int window)
+    public IDisposable UseDevicePosition(Tensor position, int window, bool fp8Codes = false)
     {
         if (window <= 0 || window > Capacity) throw new ArgumentOutOfRangeException(nameof(window), $"window {window} must be in 1..{Capacity}");
         devicePosition = position;
         deviceWindow = window;
+        deviceCodes = fp8Codes;
         return new DevicePositionScope(this);
     }
 
@@ -94,7 +100,11 @@ public sealed class KvCache : IDisposable
 
     sealed class DevicePositionScope(KvCache cache) : IDisposable
     {
-        public void Dispose() => cache.devicePosition = null;
+        public void Dispose()
+        {
+            cache.devicePosition = null;
+            cache.deviceCodes = false;
+        }
     }
 
     /// <summary>Forgets positions at and after <paramref name="length"/> (reuse of a shared prefix).</summary>

@@ -3,6 +3,9 @@ namespace LongContext.Core.Inference;
 /// <summary>How the next token is chosen. Temperature 0 means greedy (argmax).</summary>
 public sealed record SamplingOptions
 {
+    /// <summary>Temperatures below this sample the argmax, their limit (as vLLM does): logits / 1e-39 overflow to ±∞.</summary>
+    public const double GreedyBelow = 1e-5;
+
     public double Temperature { get; init; }
     /// <summary>Keep the k most likely tokens (0 = all).</summary>
     public int TopK { get; init; }
@@ -10,7 +13,7 @@ public sealed record SamplingOptions
     public double TopP { get; init; } = 1.0;
     public long? Seed { get; init; }
 
-    public bool IsGreedy => Temperature <= 0;
+    public bool IsGreedy => Temperature < GreedyBelow;
     public static readonly SamplingOptions Greedy = new();
 }
 

@@ -14,29 +14,23 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
 {
     public LlamaForCausalLM Model => model;
 
-    /// <summary>Generates up to MaxNewTokens after the prompt; yields each new id (stop ids are not yielded).</summary>
+    /// <summary>
+    /// Generates up to MaxNewTokens after the prompt; yields each new id (stop ids are not yielded; the id completing a
+    /// stop string is). The stop and length rules are <see cref="DecodeLoop"/>'s.
+    /// </summary>
     public IEnumerable<int> Generate(IReadOnlyList<int> promptIds, GenerationOptions options, CancellationToken ct = default)
     {
         if (promptIds.Count == 0) throw new ArgumentException("the prompt has no tokens");
-        if (options.StopStrings.Count > 0 && tokenizer is null) throw new ArgumentException("stop strings need a tokenizer");
+        var loop = new DecodeLoop(options.MaxNewTokens, options.StopTokenIds, options.StopStrings, options.StopStrings.Count > 0 ? tokenizer : null);
         // A multiple of the decode bucket, so graph decode can attend over the whole cache (GraphedDecoder.WindowFor).
         int capacity = RoundUp(promptIds.Count + options.MaxNewTokens, GraphedDecoder.DefaultBucket);
         using var cache = new KvCache(model.Config, 1, capacity, model.Dtype, model.Device, options.KvCache);
         var sampler = new Sampler(options.Sampling);
-        var next = Prefill(promptIds, cache, options.PrefillChunk, sampler, ct);
+        var first = Prefill(promptIds, cache, options.PrefillChunk, sampler, ct);
         using var graphs = options.MaxNewTokens > 1 && GraphedDecoder.GraphsAvailable(model.Device) && GraphedDecoder.IsSupported(model, out _)
             ? new GraphedDecoder(model, cache) : null;
-        var produced = new List<int>();
-        for (int step = 0; step < options.MaxNewTokens; step++)
-        {
-            ct.ThrowIfCancellationRequested();
-            if (options.StopTokenIds.Contains(next)) yield break;
-            produced.Add(next);
-            yield return next;
-            if (options.StopStrings.Count > 0 && EndsWithStop(produced, options.StopStrings)) yield break;
-            if (step == options.MaxNewTokens - 1) yield break;
-            next = DecodeStep(next, cache, sampler, graphs);
-        }
+        foreach (var piece in loop.Run(first, token => DecodeStep(token, cache, sampler, graphs), ct))
+            yield return piece.Id;
     }
 
     /// <summary>Runs the prompt through the model in chunks and returns the first sampled token.</summary>
@@ -87,11 +81,4 @@ public sealed class TextGenerator(LlamaForCausalLM model, IAttentionBackend back
     }
 
     static int RoundUp(int n, int multiple) => (int)Math.Min(int.MaxValue, ((long)n + multiple - 1) / multiple * multiple);
-
-    bool EndsWithStop(List<int> produced, IReadOnlyList<string> stops)
-    {
-        // Only the tail can newly contain a stop string; decode a bounded window.
-        var text = tokenizer!.Decode(produced.Skip(Math.Max(0, produced.Count - 64)), skipSpecialTokens: false);
-        return stops.Any(s => text.Contains(s, StringComparison.Ordinal));
-    }
 }

@@ -13,7 +13,7 @@ public static partial class NativeAddon
 {
     public const string LibraryName = "longctx_native";
     public const string EnvironmentVariable = "LONGCTX_NATIVE";
-    const int ExpectedAbi = 5;
+    const int ExpectedAbi = 6;   // native/src/exports.cpp lc_abi_version
 
     static readonly Lazy<(bool ok, string status, string? path)> State = new(Probe);
 
@@ -123,6 +123,9 @@ public static partial class NativeAddon
     [LibraryImport(LibraryName)] internal static partial int lc_has_cuda_kernels();
     [LibraryImport(LibraryName)]
     internal static partial int lc_decode_attention(IntPtr q, IntPtr k, IntPtr v, IntPtr mask, double scale, out IntPtr output);
+
+    [LibraryImport(LibraryName)] internal static partial int lc_fp8_e4m3_encode(IntPtr x, out IntPtr codes);
+    [LibraryImport(LibraryName)] internal static partial int lc_fp8_e4m3_decode(IntPtr codes, int dtype, out IntPtr values);
 
     /// <summary>The add-on was built with its own CUDA kernels (nvcc found at build time).</summary>
     public static bool HasCudaKernels => CudaKernels.Value;

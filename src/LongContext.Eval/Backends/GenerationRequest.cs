@@ -13,6 +13,8 @@ public sealed record GenerationRequest
     public IReadOnlyList<ChatMessage>? Messages { get; init; }
     public string? Prompt { get; init; }
     public string AnswerPrefix { get; init; } = "";
+    /// <summary>Few-shot turns placed before the request, rendered as RULER renders CWE's example (see <see cref="PromptRenderer"/>).</summary>
+    public IReadOnlyList<FewShotTurn> Shots { get; init; } = [];
     public int MaxNewTokens { get; init; } = 128;
     public IReadOnlyList<string> Stop { get; init; } = [];
     /// <summary>Greedy decoding (temperature 0), as RULER and NIAH use.</summary>
@@ -28,6 +30,9 @@ public sealed record GenerationRequest
         if (MaxNewTokens <= 0) throw new ArgumentException("GenerationRequest.MaxNewTokens must be positive.");
     }
 }
+
+/// <summary>One solved example: the user text (task input) and the assistant's answer (answer prefix + answer).</summary>
+public sealed record FewShotTurn(string User, string Assistant);
 
 /// <summary>Where the answer prefix went.</summary>
 public enum PrefixPlacement

@@ -6,16 +6,17 @@ namespace LongContext.Eval.Backends;
 /// them), generated greedily, decoded without special tokens and cut at the first stop string. A raw
 /// <see cref="GenerationRequest.Prompt"/> is tokenized with the special tokens (BOS), as a /v1/completions server does.
 /// </summary>
-public sealed class LocalBackend(ILocalGenerator generator) : IGenerationBackend
+/// <remarks><paramref name="template"/> overrides the model's own template (--chat-template with --model).</remarks>
+public sealed class LocalBackend(ILocalGenerator generator, IChatTemplate? template = null) : IGenerationBackend
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public string Describe => $"local:{generator.ModelId} template={generator.ChatTemplate.Name}";
+    public IChatTemplate ChatTemplate { get; } = template ?? generator.ChatTemplate;
+    public string Describe => $"local:{generator.ModelId} template={ChatTemplate.Name}";
     public PrefixPlacement PrefixPlacement => PrefixPlacement.AssistantTurn;
 
     /// <summary>The exact text the model sees for a request.</summary>
-    public string RenderPrompt(GenerationRequest req) =>
-        (req.Prompt ?? generator.ChatTemplate.Render(req.Messages!, addGenerationPrompt: true)) + req.AnswerPrefix;
+    public string RenderPrompt(GenerationRequest req) => PromptRenderer.Render(ChatTemplate, req);
 
     public async Task<GenerationResult> GenerateAsync(GenerationRequest req, CancellationToken ct)
     {

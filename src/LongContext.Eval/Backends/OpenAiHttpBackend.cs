@@ -26,14 +26,17 @@ public sealed class OpenAiHttpBackend : IGenerationBackend, IDisposable
     public OpenAiHttpBackend(OpenAiHttpOptions options, HttpClient? http = null)
     {
         _options = options;
+        if (options.MaxRetries < 0) throw new EvalException($"--retries {options.MaxRetries}: give 0 or more.");
         if (options.Mode == EndpointMode.Completions && options.ChatTemplate is null)
             throw new EvalException("--mode completions needs the model's chat template: give --tokenizer DIR (with tokenizer_config.json) or --chat-template base|llama3|meta-chat.");
         _ownsHttp = http is null;
         _http = http ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         _gate = new SemaphoreSlim(Math.Max(1, options.Concurrency));
         _base = options.NormalizedBase();
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        // Polly requires MaxRetryAttempts >= 1: --retries 0 means no retry strategy at all.
+        if (options.MaxRetries > 0)
+            pipeline.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
@@ -48,9 +51,8 @@ public sealed class OpenAiHttpBackend : IGenerationBackend, IDisposable
                     return ValueTask.FromResult(d is { } v && v > TimeSpan.Zero ? v : (TimeSpan?)null);
                 },
                 OnRetry = args => { args.Outcome.Result?.Dispose(); return default; },
-            })
-            .AddTimeout(options.AttemptTimeout)
-            .Build();
+            });
+        _pipeline = pipeline.AddTimeout(options.AttemptTimeout).Build();
     }
 
     public string Describe => $"openai-{(_options.Mode == EndpointMode.Chat ? "chat" : "completions")}:{_base} model={_options.Model}"
@@ -70,21 +72,9 @@ public sealed class OpenAiHttpBackend : IGenerationBackend, IDisposable
         if (req.Greedy) { body["temperature"] = 0.0; body["top_p"] = 1.0; }
         if (req.Stop.Count > 0) body["stop"] = new JsonArray(req.Stop.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
         if (_options.Mode == EndpointMode.Chat)
-        {
-            var msgs = req.Messages ?? [new Formats.Tokenization.ChatMessage("user", req.Prompt!)];
-            var arr = new JsonArray();
-            for (var i = 0; i < msgs.Count; i++)
-            {
-                var content = msgs[i].Content;
-                if (i == msgs.Count - 1 && req.AnswerPrefix.Length > 0) content += req.AnswerPrefix;
-                arr.Add(new JsonObject { ["role"] = msgs[i].Role, ["content"] = content });
-            }
-            body["messages"] = arr;
-        }
+            body["messages"] = new JsonArray(PromptRenderer.ChatMessages(req).Select(m => (JsonNode?)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray());
         else
-        {
-            body["prompt"] = (req.Prompt ?? _options.ChatTemplate!.Render(req.Messages!, addGenerationPrompt: true)) + req.AnswerPrefix;
-        }
+            body["prompt"] = PromptRenderer.Render(_options.ChatTemplate!, req);
         return body;
     }
 
@@ -111,7 +101,7 @@ public sealed class OpenAiHttpBackend : IGenerationBackend, IDisposable
             }
             catch (TimeoutRejectedException e)
             {
-                throw new EvalException($"Endpoint {url} did not answer within {_options.AttemptTimeout.TotalSeconds:0}s, {_options.MaxRetries} retries; raise --timeout.", e);
+                throw new EvalException($"Endpoint {url} did not answer within {_options.AttemptTimeout.TotalSeconds:0.#}s ({_options.MaxRetries} retries); raise --timeout.", e);
             }
             using (resp)
             {
@@ -122,6 +112,34 @@ public sealed class OpenAiHttpBackend : IGenerationBackend, IDisposable
             }
         }
         finally { _gate.Release(); }
+    }
+
+    /// <summary>
+    /// Whether the endpoint serves raw-text /completions (needed for RULER's open-model path): a one-token request
+    /// that must answer 2xx. Chat-only servers answer 404/405 or an error that the model is a chat model.
+    /// </summary>
+    public static async Task<(bool Offered, string Why)> ProbeCompletionsAsync(OpenAiHttpOptions options, HttpClient? http, CancellationToken ct)
+    {
+        var url = new Uri(options.NormalizedBase(), "completions");
+        var client = http ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(Math.Min(60, Math.Max(1, options.AttemptTimeout.TotalSeconds))));
+            var body = new JsonObject { ["model"] = options.Model, ["prompt"] = "Hello", ["max_tokens"] = 1, ["temperature"] = 0.0 }.ToJsonString();
+            using var msg = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            if (!string.IsNullOrEmpty(options.ApiKey)) msg.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
+            using var resp = await client.SendAsync(msg, timeout.Token).ConfigureAwait(false);
+            return resp.IsSuccessStatusCode ? (true, $"{url} answered {(int)resp.StatusCode}") : (false, $"{url} answered {(int)resp.StatusCode} {resp.ReasonPhrase}");
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return (false, $"{url} did not answer ({e.Message})");
+        }
+        finally
+        {
+            if (http is null) client.Dispose();
+        }
     }
 
     private GenerationResult Parse(string json, Uri url)

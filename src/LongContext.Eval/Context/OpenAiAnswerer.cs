@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -77,17 +78,20 @@ public sealed class OpenAiAnswerer : IAnswerer, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the event stream with System.Net.ServerSentEvents' SseParser (the WHATWG rules: an event ends at a blank
+    /// line, its data lines are joined with "\n", comments and other fields are skipped), so an event whose JSON spans
+    /// several data: lines arrives whole.
+    /// </summary>
     private static async Task<AnswerResult> ReadEventsAsync(HttpResponseMessage resp, Uri url, Action<string> onText, CancellationToken ct)
     {
         using var stream = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
         var text = new StringBuilder();
         string? finish = null;
         int? promptTokens = null, completionTokens = null;
-        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(ct).ConfigureAwait(false))
         {
-            if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
-            var data = line[5..].Trim();
+            var data = item.Data.Trim();
             if (data == "[DONE]") break;
             if (data.Length == 0) continue;
             JsonNode? chunk;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LongContext.Eval.Backends;
 using LongContext.Eval.Reports;
@@ -9,15 +8,16 @@ using LongContext.Eval.Text;
 
 namespace LongContext.Eval.Icl;
 
-/// <summary>One labelled example.</summary>
-public sealed record IclExample(string Input, string Label);
-
 public sealed record IclOptions
 {
-    /// <summary>"word_label" (random word→label mapping), "hidden_arith" (y = (a·x + b) mod 97 with hidden a, b) or a JSONL path of {input,label}.</summary>
+    /// <summary>"word_label", "hidden_arith", or a label/text TSV or JSONL file (see <see cref="IclData.Load"/>).</summary>
     public string Task { get; init; } = "word_label";
+    /// <summary>Optional file of test queries (same formats); by default queries are held out of <see cref="Task"/>'s examples.</summary>
+    public string? TestFile { get; init; }
     public IReadOnlyList<int> Shots { get; init; } = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
     public int Queries { get; init; } = 50;
+    /// <summary>Independent draws of the shots; the report gives the mean accuracy over them and their spread.</summary>
+    public int Seeds { get; init; } = 3;
     /// <summary>Context window: shot counts whose prompts do not fit are dropped.</summary>
     public int MaxLength { get; init; } = 131072;
     public int Seed { get; init; } = 42;
@@ -25,87 +25,67 @@ public sealed record IclOptions
 }
 
 /// <summary>
-/// Many-shot in-context learning: accuracy vs number of examples, on tasks whose rule can only be learned from the
-/// examples. Items are keyed by (shots, query index); Length holds the shot count.
+/// Many-shot in-context learning: accuracy vs number of examples. Test queries are held out of the shot pool, shots are
+/// drawn without replacement, and each shot count is run with several independent draws (seeds), reported as mean ±
+/// standard deviation. Items are keyed by (shots, seed, query); Length holds the shot count.
 /// </summary>
 public static class IclSuite
 {
     public const string SuiteName = "icl";
     private const string Instruction = "Each example maps an input to a label by a fixed rule. Learn the rule from the examples, then give only the label of the last input.\n\n";
-
-    public static (List<IclExample> Pool, List<IclExample> Queries, string Name) LoadTask(IclOptions o)
-    {
-        var rng = new Random(RandomExtensions.MixSeed(o.Seed, "icl", o.Task));
-        if (o.Task == "word_label")
-        {
-            var words = WordPool.Generated(256, seed: o.Seed).Words;
-            string[] labels = ["apple", "river", "stone", "cloud", "ember", "frost"];
-            var map = words.ToDictionary(w => w, _ => labels[rng.Next(labels.Length)]);
-            var all = words.Select(w => new IclExample(w, map[w])).ToList();
-            return (all, Enumerable.Range(0, o.Queries).Select(_ => all[rng.Next(all.Count)]).ToList(), "word_label");
-        }
-        if (o.Task == "hidden_arith")
-        {
-            var (a, b) = (rng.Next(2, 96), rng.Next(0, 97));
-            var all = Enumerable.Range(0, 97).Select(x => new IclExample(x.ToString(CultureInfo.InvariantCulture), ((a * x + b) % 97).ToString(CultureInfo.InvariantCulture))).ToList();
-            return (all, Enumerable.Range(0, o.Queries).Select(_ => all[rng.Next(all.Count)]).ToList(), "hidden_arith");
-        }
-        if (!File.Exists(o.Task)) throw new EvalException($"--task {o.Task}: neither word_label, hidden_arith nor an existing JSONL file of {{\"input\",\"label\"}} lines.");
-        var rows = new List<IclExample>();
-        foreach (var (line, n) in File.ReadLines(o.Task).Select((l, i) => (l, i + 1)).Where(x => !string.IsNullOrWhiteSpace(x.l)))
-        {
-            try
-            {
-                var node = JsonNode.Parse(line)!;
-                rows.Add(new IclExample(node["input"]!.ToString(), node["label"]!.ToString()));
-            }
-            catch (Exception e) when (e is JsonException or NullReferenceException)
-            { throw new EvalException($"{o.Task}:{n}: expected a JSON object with \"input\" and \"label\"."); }
-        }
-        if (rows.Count < o.Queries + 8) throw new EvalException($"{o.Task}: {rows.Count} examples; need at least {o.Queries + 8} (queries + 8 shots).");
-        rng.ShuffleInPlace(rows);
-        return (rows.Skip(o.Queries).ToList(), rows.Take(o.Queries).ToList(), Path.GetFileNameWithoutExtension(o.Task));
-    }
+    private const string AnswerPrefix = "\nLabel:";
 
     public static string Prompt(IReadOnlyList<IclExample> shots, string query) =>
         Instruction + string.Concat(shots.Select(s => $"Input: {s.Input}\nLabel: {s.Label}\n\n")) + $"Input: {query}";
 
+    /// <summary>The shots of one item: <paramref name="k"/> pool examples without replacement, a pure function of (seed, draw, k, query).</summary>
+    public static List<IclExample> Shots(IclData data, IclOptions o, int draw, int k, int query)
+    {
+        var rng = new Random(RandomExtensions.MixSeed(o.Seed, data.Name, draw, k, query));
+        return rng.SampleIndices(data.Pool.Count, k).Select(i => data.Pool[i]).ToList();
+    }
+
     public static (RunManifest, List<EvalItemPlan>) Plan(IclOptions o, EvalSession session)
     {
-        var (pool, queries, name) = LoadTask(o);
+        if (o.Seeds < 1) throw new EvalException("--seeds must be at least 1.");
+        var data = IclData.Load(o.Task, o.Queries, o.Seed, o.TestFile);
         var config = new JsonObject
         {
-            ["suite"] = SuiteName, ["task"] = name, ["seed"] = o.Seed, ["max_new_tokens"] = o.MaxNewTokens, ["backend"] = session.Backend.Describe,
+            ["suite"] = SuiteName, ["task"] = data.Name, ["source"] = data.Source, ["seed"] = o.Seed, ["max_new_tokens"] = o.MaxNewTokens,
+            ["held_out_queries"] = true, ["backend"] = session.Backend.Describe,
             ["prefix_placement"] = session.Placement, ["tokenizer"] = session.TokenizerId, ["chat_template"] = session.Measurer.Template.Name,
         };
         var hash = RunManifest.Hash(config);
         var plans = new List<EvalItemPlan>();
         var kept = new List<int>();
-        foreach (var k in o.Shots.Order())
+        var dropped = new List<string>();
+        foreach (var k in o.Shots.Distinct().Order())
         {
-            var rng0 = new Random(RandomExtensions.MixSeed(o.Seed, name, k, 0));
-            var probe = Prompt(Enumerable.Range(0, k).Select(_ => pool[rng0.Next(pool.Count)]).ToList(), queries[0].Input);
-            if (session.Measurer.Count(probe, "\nLabel:") + o.MaxNewTokens > o.MaxLength) break;
+            if (k > data.Pool.Count) { dropped.Add($"{k} (pool has {data.Pool.Count} examples)"); continue; }
+            var probe = Prompt(Shots(data, o, 0, k, 0), data.Queries[0].Input);
+            if (session.Measurer.Count(probe, AnswerPrefix) + o.MaxNewTokens > o.MaxLength) { dropped.Add($"{k} (over {o.MaxLength} tokens)"); break; }
             kept.Add(k);
-            for (var q = 0; q < queries.Count; q++)
-            {
-                var (shots, qi) = (k, q);
-                plans.Add(new EvalItemPlan(SuiteName, name, k, $"q{qi}", null, () =>
+            for (var s = 0; s < o.Seeds; s++)
+                for (var q = 0; q < data.Queries.Count; q++)
                 {
-                    var rng = new Random(RandomExtensions.MixSeed(o.Seed, name, shots, qi));
-                    var query = queries[qi];
-                    var examples = Enumerable.Range(0, shots).Select(_ => pool[rng.Next(pool.Count)]).ToList();
-                    var input = Prompt(examples, query.Input);
-                    return new EvalItem(GenerationRequest.FromUser(input, "\nLabel:", o.MaxNewTokens), [query.Label],
-                        (pred, _) => Task.FromResult(IsCorrect(pred, query.Label) ? 100.0 : 0.0), input, session.Measurer.Count(input, "\nLabel:"));
-                }));
-            }
+                    var (shots, draw, qi) = (k, s, q);
+                    plans.Add(new EvalItemPlan(SuiteName, data.Name, k, $"s{draw}q{qi}", null, () =>
+                    {
+                        var query = data.Queries[qi];
+                        var input = Prompt(Shots(data, o, draw, shots, qi), query.Input);
+                        var req = GenerationRequest.FromUser(input, AnswerPrefix, o.MaxNewTokens);
+                        return new EvalItem(req, [query.Label], (pred, _) => Task.FromResult(IsCorrect(pred, query.Label) ? 100.0 : 0.0),
+                            session.Measurer.Render(req), session.Measurer.Count(req));
+                    }));
+                }
         }
-        if (kept.Count == 0) throw new EvalException($"ICL: even {o.Shots.Min()} shots do not fit --max-length {o.MaxLength}.");
+        if (kept.Count == 0) throw new EvalException($"ICL: no shot count fits: {string.Join(", ", dropped)}.");
         var manifest = new RunManifest
         {
             Suite = SuiteName, ConfigHash = hash, Config = config, Backend = session.Backend.Describe, PrefixPlacement = session.Placement, Lengths = kept,
-            Tasks = [new TaskNote(name, true, true, $"{queries.Count} queries per shot count; shot counts that did not fit {o.MaxLength} tokens were dropped")],
+            Tasks = [new TaskNote(data.Name, true, true,
+                $"{data.Source}; {data.Queries.Count} held-out queries × {o.Seeds} draws of shots (without replacement) from {data.Pool.Count} examples, {data.Labels} labels"
+                + (dropped.Count > 0 ? $"; dropped shot counts: {string.Join(", ", dropped)}" : ""))],
         };
         return (manifest, plans);
     }
@@ -119,20 +99,26 @@ public static class IclSuite
         return string.Equals(line, label.Trim(), StringComparison.OrdinalIgnoreCase);
     }
 
-    internal static void WriteReport(string runDir, RunManifest m, List<ResultRecord> ok, StringBuilder md, JsonObject summary)
+    /// <summary>Accuracy per shot count: the mean over draws of each draw's accuracy, and the draws' standard deviation; failed items count as wrong.</summary>
+    internal static void WriteReport(string runDir, RunManifest m, List<ResultRecord> records, StringBuilder md, JsonObject summary)
     {
         var task = m.Tasks.FirstOrDefault()?.Task ?? "icl";
-        md.AppendLine($"## Many-shot ICL: {task}").AppendLine().AppendLine("| shots | accuracy | n |").AppendLine("|---|---|---|");
+        md.AppendLine($"## Many-shot ICL: {task}").AppendLine().AppendLine("| shots | accuracy (mean ± sd over draws) | draws | n |").AppendLine("|---|---|---|---|");
         var points = new List<(int, double)>();
         var acc = new JsonObject();
+        var spread = new JsonObject();
         foreach (var k in m.Lengths)
         {
-            var rs = ok.Where(r => r.Length == k).ToList();
-            if (rs.Count == 0) { md.AppendLine($"| {k} | – | 0 |"); continue; }
-            var a = rs.Average(r => r.Score);
-            points.Add((k, a));
-            acc[k.ToString(CultureInfo.InvariantCulture)] = Math.Round(a, 2);
-            md.AppendLine($"| {k} | {a.ToString("0.0", CultureInfo.InvariantCulture)} | {rs.Count} |");
+            var rs = records.Where(r => r.Length == k).ToList();
+            if (rs.Count == 0) { md.AppendLine($"| {k} | – | 0 | 0 |"); continue; }
+            var perDraw = rs.GroupBy(r => r.Index.Split('q')[0]).Select(g => g.Average(r => r.Score)).ToList();
+            var mean = perDraw.Average();
+            var sd = perDraw.Count > 1 ? Math.Sqrt(perDraw.Sum(a => (a - mean) * (a - mean)) / (perDraw.Count - 1)) : 0;
+            points.Add((k, mean));
+            var key = k.ToString(CultureInfo.InvariantCulture);
+            acc[key] = Math.Round(mean, 2);
+            spread[key] = Math.Round(sd, 2);
+            md.AppendLine($"| {k} | {mean.ToString("0.0", CultureInfo.InvariantCulture)} ± {sd.ToString("0.0", CultureInfo.InvariantCulture)}{RunReport.Failed(rs.Count(r => r.Error is not null))} | {perDraw.Count} | {rs.Count} |");
         }
         md.AppendLine();
         if (points.Count > 0)
@@ -142,5 +128,6 @@ public static class IclSuite
             summary["plot_png"] = png;
         }
         summary["accuracy_by_shots"] = acc;
+        summary["accuracy_sd_by_shots"] = spread;
     }
 }

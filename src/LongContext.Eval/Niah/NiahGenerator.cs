@@ -23,9 +23,11 @@ public sealed class NiahGenerator(IHaystack haystack, NiahOptions options, WordP
         int units;
         lock (_fitted)
         {
+            // Fitted on the first depth's cell, whichever cell asks first, so every cell's prompt is a pure function of
+            // its (length, depth) key: a resumed run builds exactly the prompts of an uninterrupted one.
             if (!_fitted.TryGetValue(length, out units))
             {
-                units = LengthFitter.Fit(n => Count(Build(length, depth, depthIndex, n), measurer), budget, incremental: 16);
+                units = LengthFitter.Fit(n => Count(Build(length, depths[0], 0, n), measurer), budget, incremental: 16);
                 if (units == 0) throw new EvalException($"NIAH cannot fit {length} tokens: the question and needle alone plus {options.MaxNewTokens} answer tokens are longer; raise --lengths.");
                 _fitted[length] = units;
             }

@@ -55,7 +55,7 @@ public static class NiahSuite
         {
             Suite = SuiteName, ConfigHash = hash, Config = config, Backend = session.Backend.Describe, PrefixPlacement = session.Placement,
             Lengths = options.Lengths, Depths = depths,
-            Tasks = [new TaskNote(taskName, true, false, $"haystack {haystack.Name}; NIAH scores are not comparable across tokenizers or haystacks")],
+            Tasks = [new TaskNote(taskName, true, false, $"LongContext's own variant (RULER-style needles in the {haystack.Name} haystack; echoes score 0), not gkamradt's NIAH (--preset gkamradt); not comparable across tokenizers or haystacks")],
         };
         return (manifest, plans);
     }

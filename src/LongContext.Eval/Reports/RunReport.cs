@@ -8,12 +8,15 @@ namespace LongContext.Eval.Reports;
 
 /// <summary>
 /// Turns a run folder (manifest.json + results.jsonl) into report.md, plots and a JSON summary; only records carrying
-/// the manifest's config hash count. Written files: report.md, summary.json, niah_heatmap.png/.svg or ruler_scores.png.
+/// the manifest's config hash count. A failed item counts as 0 in every score and is shown in its cell.
+/// Written files: report.md, summary.json, niah_heatmap.png/.svg or ruler_scores.png.
 /// </summary>
 public static class RunReport
 {
     private static string F(double v) => double.IsNaN(v) ? "–" : v.ToString("0.0", CultureInfo.InvariantCulture);
     private static JsonNode? J(double v) => double.IsNaN(v) ? null : Math.Round(v, 2);
+    /// <summary>Marks a cell holding failed items (they count as 0).</summary>
+    internal static string Failed(int n) => n == 0 ? "" : $" ({n} failed)";
 
     public static JsonObject Write(string runDir)
     {
@@ -21,6 +24,7 @@ public static class RunReport
         if (manifest.Suite == Perplexity.PerplexitySuite.SuiteName) return Perplexity.PerplexityReport.Write(runDir, manifest);
         var records = ResultStore.Read(runDir).Where(r => r.ConfigHash == manifest.ConfigHash).ToList();
         var ok = records.Where(r => r.Error is null).ToList();
+        var failed = records.Count - ok.Count;
         var summary = new JsonObject
         {
             ["suite"] = manifest.Suite,
@@ -28,20 +32,26 @@ public static class RunReport
             ["config_hash"] = manifest.ConfigHash,
             ["backend"] = manifest.Backend,
             ["prefix_placement"] = manifest.PrefixPlacement,
-            ["items"] = ok.Count,
-            ["errors"] = records.Count - ok.Count,
+            ["placement_note"] = manifest.PlacementNote,
+            ["items"] = records.Count,
+            ["errors"] = failed,
             ["echoes"] = ok.Count(r => r.Echo),
+            ["thinking_unfinished"] = ok.Count(r => r.Prediction is { } p && Scoring.Scorers.ThinkingUnfinished(p)),
         };
         var md = new StringBuilder();
         md.AppendLine($"# {manifest.Suite.ToUpperInvariant()} report").AppendLine();
         md.AppendLine($"- Backend: `{manifest.Backend}`");
-        md.AppendLine($"- Answer prefix placement: **{manifest.PrefixPlacement}**");
+        md.AppendLine($"- Answer prefix placement: **{manifest.PrefixPlacement}**" + (manifest.PlacementNote is { } pn ? $" ({pn})" : ""));
         md.AppendLine($"- Tokenizer: `{manifest.Config["tokenizer"]}`, chat template: `{manifest.Config["chat_template"]}`");
-        md.AppendLine($"- Config hash: `{manifest.ConfigHash}`; scored items: {ok.Count}; failed: {records.Count - ok.Count}; prompt echoes (scored 0): {ok.Count(r => r.Echo)}");
+        md.AppendLine($"- Config hash: `{manifest.ConfigHash}`; items: {records.Count}; **failed: {failed}** (each counts as 0); prompt echoes: {ok.Count(r => r.Echo)}");
+        if (failed > 0)
+            md.AppendLine($"- First failure: {records.First(r => r.Error is not null).Error}. Rerun the same command to retry the failed items.");
+        if (summary["thinking_unfinished"]!.GetValue<int>() is var unfinished and > 0)
+            md.AppendLine($"- {unfinished} answers stopped inside a <think> block (scored on the text before it): raise --answer-budget.");
         md.AppendLine();
-        if (manifest.Suite is NiahSuite.SuiteName or Passkey.PasskeySuite.SuiteName) WriteNiah(runDir, manifest, ok, md, summary);
-        else if (manifest.Suite == Ruler.RulerSuite.SuiteName) WriteRuler(runDir, manifest, ok, md, summary);
-        else if (manifest.Suite == Icl.IclSuite.SuiteName) Icl.IclSuite.WriteReport(runDir, manifest, ok, md, summary);
+        if (manifest.Suite is NiahSuite.SuiteName or Passkey.PasskeySuite.SuiteName) WriteNiah(runDir, manifest, records, md, summary);
+        else if (manifest.Suite == Ruler.RulerSuite.SuiteName) WriteRuler(runDir, manifest, records, md, summary);
+        else if (manifest.Suite == Icl.IclSuite.SuiteName) Icl.IclSuite.WriteReport(runDir, manifest, records, md, summary);
         else if (manifest.Suite == LongBench.LongBenchSuite.SuiteName) LongBench.LongBenchSuite.WriteReport(manifest, records, md, summary);
         else if (manifest.Suite == NoLiMa.NoLiMaSuite.SuiteName) NoLiMa.NoLiMaSuite.WriteReport(runDir, manifest, records, md, summary);
         return WriteFiles(runDir, md, summary);
@@ -60,20 +70,22 @@ public static class RunReport
         return summary;
     }
 
-    private static void WriteNiah(string runDir, RunManifest m, List<ResultRecord> ok, StringBuilder md, JsonObject summary)
+    private static void WriteNiah(string runDir, RunManifest m, List<ResultRecord> records, StringBuilder md, JsonObject summary)
     {
-        var depths = m.Depths ?? ok.Select(r => r.Depth ?? 0).Distinct().Order().ToList();
+        var depths = m.Depths ?? records.Select(r => r.Depth ?? 0).Distinct().Order().ToList();
         var lengths = m.Lengths;
         var grid = new double[depths.Count, lengths.Count];
+        var errors = new int[depths.Count, lengths.Count];
         var cells = new JsonArray();
         for (var d = 0; d < depths.Count; d++)
             for (var l = 0; l < lengths.Count; l++)
             {
-                var hits = ok.Where(r => r.Length == lengths[l] && r.Depth is double x && Math.Abs(x - depths[d]) < 1e-6).ToList();
+                var hits = records.Where(r => r.Length == lengths[l] && r.Depth is double x && Math.Abs(x - depths[d]) < 1e-6).ToList();
                 grid[d, l] = hits.Count == 0 ? double.NaN : hits.Average(r => r.Score);
-                if (hits.Count > 0) cells.Add(new JsonObject { ["length"] = lengths[l], ["depth"] = depths[d], ["score"] = J(grid[d, l]), ["n"] = hits.Count });
+                errors[d, l] = hits.Count(r => r.Error is not null);
+                if (hits.Count > 0) cells.Add(new JsonObject { ["length"] = lengths[l], ["depth"] = depths[d], ["score"] = J(grid[d, l]), ["n"] = hits.Count, ["errors"] = errors[d, l] });
             }
-        var overall = ok.Count == 0 ? double.NaN : ok.Average(r => r.Score);
+        var overall = records.Count == 0 ? double.NaN : records.Average(r => r.Score);
         var task = m.Tasks.FirstOrDefault()?.Task ?? "niah";
         md.AppendLine($"## {task}: score by depth × length (0–100)").AppendLine();
         md.Append("| depth \\ length |");
@@ -82,7 +94,7 @@ public static class RunReport
         for (var d = 0; d < depths.Count; d++)
         {
             md.Append($"| {depths[d].ToString("0.###", CultureInfo.InvariantCulture)}% |");
-            for (var l = 0; l < lengths.Count; l++) md.Append(' ').Append(F(grid[d, l])).Append(" |");
+            for (var l = 0; l < lengths.Count; l++) md.Append(' ').Append(F(grid[d, l])).Append(Failed(errors[d, l])).Append(" |");
             md.AppendLine();
         }
         md.Append("| **mean** |");
@@ -95,7 +107,7 @@ public static class RunReport
             md.Append($" **{F(mean)}** |");
         }
         md.AppendLine().AppendLine().AppendLine($"Overall mean: **{F(overall)}**").AppendLine();
-        if (ok.Count > 0)
+        if (records.Count > 0)
         {
             // niah_heatmap.png / passkey_heatmap.png; passkey cells are accuracies (each prompt scores 0 or 100).
             var (png, svg) = Plots.NiahHeatmap(grid, depths, lengths, $"{task} — {m.Backend}", Path.Combine(runDir, $"{m.Suite}_heatmap"),
@@ -110,32 +122,36 @@ public static class RunReport
         summary["cells"] = cells;
     }
 
-    private static void WriteRuler(string runDir, RunManifest m, List<ResultRecord> ok, StringBuilder md, JsonObject summary)
+    private static void WriteRuler(string runDir, RunManifest m, List<ResultRecord> records, StringBuilder md, JsonObject summary)
     {
         var lengths = m.Lengths;
         var tasks = m.Tasks.Where(t => t.Available).Select(t => t.Task).ToList();
-        var table = new Dictionary<(string, int), (double Mean, int N)>();
-        foreach (var g in ok.GroupBy(r => (r.Task, r.Length)))
-            table[g.Key] = (g.Average(r => r.Score), g.Count());
+        var table = new Dictionary<(string, int), (double Mean, int N, int Errors)>();
+        foreach (var g in records.GroupBy(r => (r.Task, r.Length)))
+            table[g.Key] = (g.Average(r => r.Score), g.Count(), g.Count(r => r.Error is not null));
+        var nonComparable = Ruler.RulerComparability.NonComparableTasks(m, records);
 
         md.AppendLine("## Scores by task and length (0–100)").AppendLine();
         md.Append("| task |");
         foreach (var l in lengths) md.Append(' ').Append(NiahGrid.FormatLength(l)).Append(" |");
         md.AppendLine(" comparable |").Append("|---|").Append(string.Concat(lengths.Select(_ => "---|"))).AppendLine("---|");
         var tasksJson = new JsonObject();
+        var errorsJson = new JsonObject();
         foreach (var t in tasks)
         {
-            var note = m.Tasks.First(x => x.Task == t);
             md.Append($"| {t} |");
             var row = new JsonObject();
+            var errRow = new JsonObject();
             foreach (var l in lengths)
             {
                 var has = table.TryGetValue((t, l), out var v);
-                md.Append(' ').Append(has ? F(v.Mean) : "–").Append(" |");
+                md.Append(' ').Append(has ? F(v.Mean) + Failed(v.Errors) : "–").Append(" |");
                 row[l.ToString(CultureInfo.InvariantCulture)] = has ? J(v.Mean) : null;
+                if (has && v.Errors > 0) errRow[l.ToString(CultureInfo.InvariantCulture)] = v.Errors;
             }
-            md.AppendLine(note.Comparable ? " yes |" : " **no** |");
+            md.AppendLine(nonComparable.Contains(t) ? " **no** |" : " yes |");
             tasksJson[t] = row;
+            if (errRow.Count > 0) errorsJson[t] = errRow;
         }
         var lengthScores = new List<(int Length, double Score)>();
         md.Append("| **average** |");
@@ -155,9 +171,13 @@ public static class RunReport
         md.AppendLine($"- Avg: **{F(avg)}**, wAvg (inc): **{F(inc)}**, wAvg (dec): **{F(dec)}**");
         md.AppendLine($"- Effective length (longest length scoring > {RulerAggregate.Threshold.ToString(CultureInfo.InvariantCulture)}): **{(eff is int e ? NiahGrid.FormatLength(e) : "none")}**");
         var skipped = m.Tasks.Where(t => !t.Available).ToList();
-        var nonComparable = m.Tasks.Where(t => t.Available && !t.Comparable).ToList();
-        if (skipped.Count > 0 || nonComparable.Count > 0 || tasks.Count != 13)
-            md.AppendLine($"- **Not comparable with published RULER averages**: {tasks.Count} of 13 tasks ran" + (nonComparable.Count > 0 ? $", {nonComparable.Count} with substitute data" : "") + ".");
+        var reasons = Ruler.RulerComparability.Reasons(m, records);
+        if (reasons.Count == 0) md.AppendLine("- **Comparable with published RULER numbers**: RULER's 13 tasks, data, lengths, samples and answer-prefix placement, no failed items.");
+        else
+        {
+            md.AppendLine("- **Not comparable with published RULER numbers**, because:");
+            foreach (var r in reasons) md.AppendLine($"  - {r}");
+        }
         md.AppendLine();
         md.AppendLine("## Tasks and data").AppendLine();
         foreach (var t in m.Tasks) md.AppendLine($"- `{t.Task}`: {(t.Available ? (t.Comparable ? "comparable" : "**non-comparable**") : "**skipped**")} — {t.Note}");
@@ -179,7 +199,9 @@ public static class RunReport
         summary["wavg_dec"] = J(dec);
         summary["effective_length"] = eff;
         summary["skipped_tasks"] = new JsonArray(skipped.Select(t => (JsonNode?)JsonValue.Create(t.Task)).ToArray());
-        summary["non_comparable_tasks"] = new JsonArray(nonComparable.Select(t => (JsonNode?)JsonValue.Create(t.Task)).ToArray());
-        summary["comparable"] = skipped.Count == 0 && nonComparable.Count == 0 && tasks.Count == 13;
+        summary["non_comparable_tasks"] = new JsonArray(nonComparable.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray());
+        summary["errors_by_task"] = errorsJson;
+        summary["comparable"] = reasons.Count == 0;
+        summary["comparable_reasons"] = new JsonArray(reasons.Select(r => (JsonNode?)JsonValue.Create(r)).ToArray());
     }
 }

@@ -1,3 +1,4 @@
+using LongContext.Eval.Backends;
 using LongContext.Eval.Scoring;
 using LongContext.Eval.Text;
 
@@ -7,9 +8,11 @@ public enum NiahHaystack { Noise, Essay, Needle }
 public enum NeedleType { Words, Numbers, Uuids }
 
 /// <summary>
-/// RULER's niah.py: k keys × v values as needle sentences, q keys queried; noise haystack (repeated noise unit, needles at
-/// random unit positions, "\n"-joined), essay haystack (first N words, needles at sentence index depth·n/100 for depths
-/// drawn from RULER's 40-point grid, " "-joined) or needle haystack (N look-alike distractor needles).
+/// RULER's niah.py (main, c3f5e3b): k keys × v values as needle sentences, q keys queried. Noise haystack: N copies of
+/// the noise unit, needles at random unit positions, "\n"-joined. Essay haystack: the first N essay words, needles at
+/// sentence index depth·n/100 for depths drawn from RULER's 40-point grid, parts " "-joined. Needle haystack: N
+/// look-alike distractor needles. Keys of type words are "{adjective}-{noun}". Step: 500 words (essay), 25 units
+/// (noise, needle; 5 below 4096 tokens).
 /// </summary>
 public sealed class NiahTask : RulerTask
 {
@@ -35,15 +38,19 @@ public sealed class NiahTask : RulerTask
                 return new(Name, false, false, "skipped: needs an essay folder (--essays DIR; Paul Graham essays for comparable numbers)");
             var notes = new List<string>();
             var comparable = true;
-            if ((_keyType == NeedleType.Words || _valueType == NeedleType.Words) && !_data.Words.Comparable)
-            { comparable = false; notes.Add("keys from a generated word pool (give --words FILE with wonderwords adjectives+nouns)"); }
-            if (_haystack == NiahHaystack.Essay) notes.Add($"essays from {_data.EssaySource}; sentences split by rules, not NLTK punkt");
+            if (_keyType == NeedleType.Words && !_data.Words.Comparable)
+            { comparable = false; notes.Add($"keys from {_data.Words.Source} (give --words with wonderwords' assets folder for comparable numbers)"); }
+            if (_haystack == NiahHaystack.Essay)
+            {
+                if (_data.EssayComparableWords == 0) comparable = false;
+                notes.Add($"essays from {_data.EssaySource}; sentences split by rules, not NLTK punkt (moves a needle by at most a sentence)");
+            }
             if (notes.Count == 0) notes.Add(_haystack == NiahHaystack.Noise ? "built in (noise haystack)" : "built in (needle haystack)");
             return new(Name, true, comparable, string.Join("; ", notes));
         }
     }
 
-    protected override int Incremental(int length) => _haystack == NiahHaystack.Essay ? (length < 4096 ? 50 : 500) : (length < 4096 ? 5 : 25);
+    protected override int Incremental(int length) => _haystack == NiahHaystack.Essay ? 500 : length < 4096 ? 5 : 25;
 
     private string TypeName(NeedleType t) => t switch { NeedleType.Numbers => "numbers", NeedleType.Uuids => "uuids", _ => "words" };
 
@@ -54,7 +61,7 @@ public sealed class NiahTask : RulerTask
         _ => _data.Words.Key(rng),
     };
 
-    protected override (string, string, IReadOnlyList<string>) Build(int size, Random rng, int length, int index)
+    protected override RulerPrompt Build(int size, Random rng, int length, int index, PromptMeasurer measurer)
     {
         var typeV = TypeName(_valueType);
         var keys = new List<string>();
@@ -67,22 +74,26 @@ public sealed class NiahTask : RulerTask
         rng.ShuffleInPlace(needles);
 
         string context;
+        string? nonComparable = null;
         if (_haystack == NiahHaystack.Essay)
         {
             var words = _data.EssayWords!;
-            var text = string.Join(' ', Enumerable.Range(0, size).Select(i => words[i % words.Count]));
+            if (size > _data.EssayComparableWords && _data.EssayComparableWords > 0)
+                nonComparable = $"essay haystack of {size:N0} words runs past the {_data.EssayComparableWords:N0} verified words of RULER's essay text";
+            var text = string.Join(' ', Enumerable.Range(0, size).Select(i => words[i % words.Count])).Trim();
             var sents = SentenceSplitter.Split(text);
             var positions = rng.SampleIndices(Depths.Length, needles.Count).Select(d => (int)(sents.Count * (Depths[d] / 100.0))).Order().ToList();
+            // RULER: [0] + sorted positions + [n]; each slice " "-joined (empty slices kept), a needle after each but the last.
+            var bounds = new List<int> { 0 };
+            bounds.AddRange(positions);
+            bounds.Add(sents.Count);
             var parts = new List<string>();
-            var last = 0;
-            for (var i = 0; i < needles.Count; i++)
+            for (var i = 1; i < bounds.Count; i++)
             {
-                parts.Add(string.Join(' ', sents.Skip(last).Take(positions[i] - last)));
-                parts.Add(needles[i]);
-                last = positions[i];
+                parts.Add(string.Join(' ', sents.Skip(bounds[i - 1]).Take(bounds[i] - bounds[i - 1])));
+                if (i - 1 < needles.Count) parts.Add(needles[i - 1]);
             }
-            parts.Add(string.Join(' ', sents.Skip(last)));
-            context = string.Join(' ', parts.Where(p => p.Length > 0));
+            context = string.Join(' ', parts);
         }
         else
         {
@@ -111,6 +122,6 @@ public sealed class NiahTask : RulerTask
             typeWord = typeV[..^1];
         }
         var input = RulerTemplates.Fill(template, ("type_needle_v", typeWord), ("query", query), ("context", context));
-        return (input, RulerTemplates.Fill(prefix, ("type_needle_v", typeWord), ("query", query)), outputs);
+        return new RulerPrompt(input, RulerTemplates.Fill(prefix, ("type_needle_v", typeWord), ("query", query)), outputs) { NonComparable = nonComparable };
     }
 }

@@ -11,6 +11,9 @@ public sealed class QaDataset
     public required string Name { get; init; }
     public required IReadOnlyList<string> Docs { get; init; }
     public required IReadOnlyList<QaQuestion> Questions { get; init; }
+    /// <summary>True when the file is byte-for-byte RULER's (SHA-256, <see cref="RulerProvenance"/>).</summary>
+    public bool Comparable { get; init; }
+    public string Source { get; init; } = "";
 
     /// <summary>dev-v2.0.json: unique paragraphs sorted; answerable questions only; every annotated answer kept.</summary>
     public static QaDataset LoadSquad(string path)
@@ -39,7 +42,7 @@ public sealed class QaDataset
                     }
                 }
             }
-            return Check(new QaDataset { Name = "squad", Docs = docs, Questions = qs }, path, "--squad");
+            return Check(new QaDataset { Name = "squad", Docs = docs, Questions = qs }, path, "--squad", RulerProvenance.SquadDevV2);
         }
         catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
         {
@@ -59,7 +62,7 @@ public sealed class QaDataset
             var index = docs.Select((d, i) => (d, i)).ToDictionary(x => x.d, x => x.i);
             var qs = items.Select(d => new QaQuestion(d.GetProperty("question").GetString()!, [d.GetProperty("answer").GetString()!],
                 d.GetProperty("context").EnumerateArray().Select(c => index[Render(c)]).ToList(), [])).ToList();
-            return Check(new QaDataset { Name = "hotpotqa", Docs = docs, Questions = qs }, path, "--hotpotqa");
+            return Check(new QaDataset { Name = "hotpotqa", Docs = docs, Questions = qs }, path, "--hotpotqa", RulerProvenance.HotpotDevDistractor);
         }
         catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException)
         {
@@ -74,6 +77,14 @@ public sealed class QaDataset
         catch (JsonException e) { throw new EvalException($"{option} {path}: not valid JSON ({e.Message})."); }
     }
 
-    private static QaDataset Check(QaDataset d, string path, string option) =>
-        d.Questions.Count == 0 ? throw new EvalException($"{option} {path}: no answerable questions found.") : d;
+    private static QaDataset Check(QaDataset d, string path, string option, string rulerSha256)
+    {
+        if (d.Questions.Count == 0) throw new EvalException($"{option} {path}: no answerable questions found.");
+        var comparable = RulerProvenance.FileSha256(path) == rulerSha256;
+        return new QaDataset
+        {
+            Name = d.Name, Docs = d.Docs, Questions = d.Questions, Comparable = comparable,
+            Source = comparable ? $"{path} (RULER's {d.Name} file, SHA-256 verified)" : $"{path} (not RULER's {d.Name} file: SHA-256 differs)",
+        };
+    }
 }

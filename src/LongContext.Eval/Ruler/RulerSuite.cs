@@ -12,6 +12,11 @@ public sealed record RulerOptions
     public int Samples { get; init; } = 500;
     public IReadOnlyList<string> Tasks { get; init; } = RulerTask.DefaultTaskNames;
     public int Seed { get; init; } = 42;
+    /// <summary>
+    /// Answer tokens allowed beyond RULER's per-task budget (reasoning models think first). Prompts are still fitted to
+    /// RULER's budget, so they stay RULER's; only max_tokens grows.
+    /// </summary>
+    public int ExtraAnswerTokens { get; init; }
 }
 
 /// <summary>Plans a RULER run: unavailable tasks are listed (with the reason) and skipped; items are keyed by sample index.</summary>
@@ -29,8 +34,10 @@ public static class RulerSuite
             ["seed"] = options.Seed,
             ["words"] = data.Words.Source,
             ["essays"] = data.EssaySource,
-            ["squad"] = data.Squad is null ? null : $"{data.Squad.Questions.Count}q/{data.Squad.Docs.Count}d",
-            ["hotpotqa"] = data.HotpotQa is null ? null : $"{data.HotpotQa.Questions.Count}q/{data.HotpotQa.Docs.Count}d",
+            ["squad"] = data.Squad is null ? null : $"{data.Squad.Source} {data.Squad.Questions.Count}q/{data.Squad.Docs.Count}d",
+            ["hotpotqa"] = data.HotpotQa is null ? null : $"{data.HotpotQa.Source} {data.HotpotQa.Questions.Count}q/{data.HotpotQa.Docs.Count}d",
+            ["samples"] = options.Samples,
+            ["answer_budget"] = options.ExtraAnswerTokens == 0 ? null : options.ExtraAnswerTokens,
             ["backend"] = session.Backend.Describe,
             ["prefix_placement"] = session.Placement,
             ["tokenizer"] = session.TokenizerId,
@@ -45,7 +52,7 @@ public static class RulerSuite
                     var (len, idx, tk) = (length, i, task);
                     plans.Add(new EvalItemPlan(SuiteName, tk.Name, len, idx.ToString(System.Globalization.CultureInfo.InvariantCulture), null, () =>
                     {
-                        return ToItem(tk.Generate(len, idx, options.Seed, session.Measurer));
+                        return ToItem(tk.Generate(len, idx, options.Seed, session.Measurer), session.Measurer, options.ExtraAnswerTokens);
                     }));
                 }
         var manifest = new RunManifest
@@ -56,13 +63,20 @@ public static class RulerSuite
         return (manifest, plans);
     }
 
-    public static EvalItem ToItem(RulerSample s) => new(
-        GenerationRequest.FromUser(s.Input, s.AnswerPrefix, s.MaxNewTokens), s.Outputs,
-        (pred, _) => Task.FromResult(Scorers.Match(s.Metric, pred, s.Outputs)), s.Input, s.PromptTokens);
+    /// <summary>RULER scores an echoed prompt like any answer (string_match_all / part): the record is flagged, not zeroed.</summary>
+    public static EvalItem ToItem(RulerSample s, PromptMeasurer measurer, int extraAnswerTokens = 0)
+    {
+        var req = s.Request(extraAnswerTokens);
+        return new EvalItem(req, s.Outputs, (pred, _) => Task.FromResult(Scorers.Match(s.Metric, pred, s.Outputs)), measurer.Render(req), s.PromptTokens)
+        {
+            ZeroOnEcho = false,
+            NonComparable = s.NonComparable,
+        };
+    }
 
     /// <summary>
-    /// Writes every sample to DIR/{task}_{length}.jsonl (input, answer_prefix, outputs, as RULER's prepare step) without
-    /// calling a backend; files are rewritten, so the dump is identical for identical arguments.
+    /// Writes every sample to DIR/{task}_{length}.jsonl (the exact prompt, plus RULER's input, answer_prefix, outputs)
+    /// without calling a backend; files are rewritten, so the dump is identical for identical arguments.
     /// </summary>
     public static int DumpAll(string dir, RulerOptions options, RulerData data, PromptMeasurer measurer)
     {
@@ -71,7 +85,7 @@ public static class RulerSuite
         foreach (var task in options.Tasks.Select(t => RulerTask.Create(t, data)).Where(t => t.Status.Available))
             foreach (var length in options.Lengths)
             {
-                var lines = Enumerable.Range(0, options.Samples).Select(i => JsonSerializer.Serialize(Row(task.Generate(length, i, options.Seed, measurer)))).ToList();
+                var lines = Enumerable.Range(0, options.Samples).Select(i => JsonSerializer.Serialize(Row(task.Generate(length, i, options.Seed, measurer), measurer, options.ExtraAnswerTokens))).ToList();
                 var path = Path.Combine(dir, $"{task.Name}_{length}.jsonl");
                 File.WriteAllLines(path + ".tmp", lines);
                 File.Move(path + ".tmp", path, overwrite: true);
@@ -80,9 +94,21 @@ public static class RulerSuite
         return n;
     }
 
-    private static object Row(RulerSample s) => new
+    /// <summary>
+    /// One dump line: "prompt" is the exact text the model sees (template rendered, few-shot turns and answer prefix
+    /// included; for a chat endpoint, its messages rendered with the known or "base" template), "messages" what a chat
+    /// endpoint is sent, plus RULER's own fields (input, answer_prefix, outputs).
+    /// </summary>
+    private static object Row(RulerSample s, PromptMeasurer measurer, int extraAnswerTokens)
     {
-        index = s.Index, input = s.Input, answer_prefix = s.AnswerPrefix, outputs = s.Outputs, length = s.Length,
-        prompt_tokens = s.PromptTokens, max_new_tokens = s.MaxNewTokens, metric = s.Metric == MatchMetric.All ? "string_match_all" : "string_match_part",
-    };
+        var req = s.Request(extraAnswerTokens);
+        return new
+        {
+            index = s.Index, prompt = measurer.Render(req), placement = Runs.EvalRunner.Placement(measurer.Placement), template = measurer.Template.Name,
+            messages = measurer.Placement == PrefixPlacement.UserMessageEnd ? PromptRenderer.ChatMessages(req).Select(m => new { role = m.Role, content = m.Content }).ToArray() : null,
+            input = s.Input, answer_prefix = s.AnswerPrefix, outputs = s.Outputs, length = s.Length,
+            prompt_tokens = s.PromptTokens, max_new_tokens = req.MaxNewTokens, metric = s.Metric == MatchMetric.All ? "string_match_all" : "string_match_part",
+            non_comparable = s.NonComparable,
+        };
+    }
 }

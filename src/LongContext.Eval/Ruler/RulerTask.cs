@@ -5,13 +5,15 @@ using LongContext.Eval.Text;
 namespace LongContext.Eval.Ruler;
 
 /// <summary>
-/// One RULER task: builds a prompt for a haystack size, and fits the size to a target length with the model's tokenizer
-/// (binary search once per length, then per-sample back-off by <see cref="Incremental"/> as RULER does).
-/// Generation is deterministic for (seed, task, length, index).
+/// One RULER task: builds a prompt for a haystack size and fits the size to a target length with the model's tokenizer
+/// and template, as NVIDIA/RULER main (c3f5e3b) does: one probe estimates tokens per unit, a binary search over
+/// [incremental, max(factor·budget/tokens-per-unit, 2·incremental)] finds the largest size whose prompt plus answer
+/// budget fits, and each sample backs off by <see cref="Incremental"/> units while it does not fit.
+/// Every sample is a pure function of (seed, task, length, index): the search's probes use their own seeded streams.
 /// </summary>
 public abstract class RulerTask(string name, int maxNewTokens, MatchMetric metric)
 {
-    private readonly Dictionary<int, int> _fitted = [];
+    private readonly Dictionary<(int, PromptMeasurer), int> _fitted = [];
 
     public string Name => name;
     public int MaxNewTokens => maxNewTokens;
@@ -19,45 +21,82 @@ public abstract class RulerTask(string name, int maxNewTokens, MatchMetric metri
 
     public abstract RulerTaskStatus Status { get; }
 
-    /// <summary>RULER's step for the haystack size at this length.</summary>
+    /// <summary>RULER's step for this length: the search's lower bound and the per-sample back-off.</summary>
     protected abstract int Incremental(int length);
-    protected virtual int MinSize => 1;
+    /// <summary>Haystack size of the probe that estimates tokens per unit (RULER: incremental; CWE: 4096 words).</summary>
+    protected virtual int ProbeSize(int length) => Incremental(length);
+    /// <summary>Upper bound of the search = int(budget / tokens-per-unit · 3) (CWE: int(budget // tokens-per-unit) · 2).</summary>
+    protected virtual int UpperBound(int length, double tokensPerUnit) => (int)(length / tokensPerUnit * 3);
 
-    /// <summary>Builds the task input (user content), answer prefix and reference outputs for a haystack size.</summary>
-    protected abstract (string Input, string AnswerPrefix, IReadOnlyList<string> Outputs) Build(int size, Random rng, int length, int index);
+    /// <summary>Builds the prompt for a haystack size from the sample's random stream.</summary>
+    protected abstract RulerPrompt Build(int size, Random rng, int length, int index, PromptMeasurer measurer);
 
-    private Random Rng(int seed, int length, int index) => new(RandomExtensions.MixSeed(seed, name, length, index));
+    /// <summary>
+    /// Tokens of a search probe's prompt at a size. Each probe draws its own random content, as RULER's probes do (they
+    /// consume its global random stream): the search then settles where a lucky draw fits, and a typical sample backs
+    /// off one step, which is why RULER fills uuid-valued essay tasks to ~86% at 4K. Probes ask question 0 (QA).
+    /// </summary>
+    protected virtual int PromptTokens(int size, int seed, int length, PromptMeasurer measurer) =>
+        measurer.Count(Build(size, SearchRng(seed, length, size), length, 0, measurer).Request);
 
-    public RulerSample Generate(int length, int index, int seed, PromptMeasurer measurer)
+    protected Random SearchRng(int seed, int length, int size) => new(RandomExtensions.MixSeed(seed, name, length, "search", size));
+
+    /// <summary>Tokens the search compares with the length (RULER: prompt + answer budget; VT adds its example separately).</summary>
+    protected virtual int SearchTokens(int size, int seed, int length, PromptMeasurer measurer) =>
+        PromptTokens(size, seed, length, measurer) + maxNewTokens;
+
+    protected Random Rng(int seed, int length, int index) => new(RandomExtensions.MixSeed(seed, name, length, index));
+
+    public virtual RulerSample Generate(int length, int index, int seed, PromptMeasurer measurer)
     {
         if (!Status.Available) throw new EvalException($"RULER task {name} is unavailable: {Status.Note}");
-        var budget = length - maxNewTokens;
+        var incremental = Incremental(length);
         int size;
         lock (_fitted)
         {
-            if (!_fitted.TryGetValue(length, out size))
+            if (!_fitted.TryGetValue((length, measurer), out size))
             {
-                size = LengthFitter.Fit(n => Count(n, seed, length, 0, measurer), budget, Incremental(length), MinSize);
-                if (size == 0) throw new EvalException($"RULER task {name} cannot fit {length} tokens: the template alone plus {maxNewTokens} answer tokens is longer; use a larger --lengths value.");
-                _fitted[length] = size;
+                size = Search(length, seed, measurer);
+                _fitted[(length, measurer)] = size;
             }
         }
-        var step = Math.Max(1, Math.Min(Incremental(length), size / 4));
         while (true)
         {
-            var (input, prefix, outputs) = Build(size, Rng(seed, length, index), length, index);
-            var tokens = measurer.Count(input, prefix);
-            if (tokens + maxNewTokens <= length)
-                return new RulerSample(name, length, index, input, prefix, outputs, maxNewTokens, metric, tokens, size);
-            if (size - step < MinSize) throw new EvalException($"RULER task {name} sample {index} does not fit {length} tokens even at the smallest haystack.");
-            size -= step;
+            var p = Build(size, Rng(seed, length, index), length, index, measurer);
+            var tokens = measurer.Count(p.Request);
+            if (tokens + maxNewTokens <= length) return Sample(length, index, p, tokens, size);
+            // RULER loops forever here (it only backs off while size > incremental); we stop with the reason.
+            if (size <= incremental)
+                throw new EvalException($"RULER task {name} sample {index} does not fit {length} tokens even at {size} haystack units ({tokens} + {maxNewTokens} answer tokens); use a larger --lengths value.");
+            size -= incremental;
         }
     }
 
-    private int Count(int size, int seed, int length, int index, PromptMeasurer measurer)
+    /// <summary>For tests: the searched size, the back-off step and the search's token count at a size (fill levels).</summary>
+    internal (int Size, int Step, Func<int, int> TokensAt) Fitting(int length, int seed, PromptMeasurer measurer)
     {
-        var (input, prefix, _) = Build(size, Rng(seed, length, index), length, index);
-        return measurer.Count(input, prefix);
+        Generate(length, 0, seed, measurer);
+        lock (_fitted) return (_fitted[(length, measurer)], Incremental(length), size => SearchTokens(size, seed, length, measurer));
+    }
+
+    protected RulerSample Sample(int length, int index, RulerPrompt p, int tokens, int size) =>
+        new(name, length, index, p.Input, p.AnswerPrefix, p.Outputs, maxNewTokens, metric, tokens, size) { Shots = p.Shots, NonComparable = p.NonComparable };
+
+    /// <summary>RULER's binary search; when no size fits it returns incremental, as RULER does (the sample loop then fails).</summary>
+    private int Search(int length, int seed, PromptMeasurer measurer)
+    {
+        var incremental = Incremental(length);
+        var probe = ProbeSize(length);
+        var tokensPerUnit = PromptTokens(probe, seed, length, measurer) / (double)probe;
+        int lo = incremental, hi = Math.Max(UpperBound(length, tokensPerUnit), incremental * 2);
+        int? best = null;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (SearchTokens(mid, seed, length, measurer) <= length) { best = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return best ?? incremental;
     }
 
     /// <summary>The 13 default tasks of RULER (scripts/synthetic.yaml), in RULER's order.</summary>

@@ -11,8 +11,9 @@ public sealed record RunProgress(int Total, int Done, int Skipped, int Failed, d
 public sealed record RunOutcome(int Total, int Completed, int Skipped, int Failed);
 
 /// <summary>
-/// Runs planned items against a backend with bounded concurrency, scores each response (0 for a prompt echo), and
-/// appends each record as it completes. Items already in the store under the same config hash are skipped.
+/// Runs planned items against a backend with bounded concurrency, scores each response, and appends each record as it
+/// completes. Items already in the store under the same config hash are skipped; a failed item is recorded with its
+/// error and score 0 (it counts as wrong in reports) and runs again on the next run.
 /// </summary>
 public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, string configHash, int concurrency)
 {
@@ -36,12 +37,23 @@ public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, st
 
     private async Task<ResultRecord> RunOneAsync(EvalItemPlan plan, CancellationToken ct)
     {
-        var item = plan.Build();
         var sw = Stopwatch.StartNew();
+        EvalItem item;
+        try { item = plan.Build(); }
+        catch (EvalException e)
+        {
+            // A prompt that cannot be built (e.g. a length too short for the task) fails this item, not the run.
+            return new ResultRecord
+            {
+                Key = plan.Key(configHash), Suite = plan.Suite, Task = plan.Task, Length = plan.Length, Index = plan.Index, Depth = plan.Depth,
+                ConfigHash = configHash, Error = "prompt: " + e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds,
+            };
+        }
         var baseRecord = new ResultRecord
         {
             Key = plan.Key(configHash), Suite = plan.Suite, Task = plan.Task, Length = plan.Length, Index = plan.Index, Depth = plan.Depth,
             ConfigHash = configHash, References = item.References, PromptTokens = item.PromptTokens, PrefixPlacement = Placement(backend.PrefixPlacement),
+            NonComparable = item.NonComparable,
         };
         GenerationResult result;
         try
@@ -54,7 +66,7 @@ public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, st
         }
         var echo = EchoDetector.IsEcho(item.PromptText, result.Text);
         double score;
-        try { score = echo ? 0 : await item.Score(result.Text, ct).ConfigureAwait(false); }
+        try { score = echo && item.ZeroOnEcho ? 0 : await item.Score(result.Text, ct).ConfigureAwait(false); }
         catch (EvalException e)
         {
             return baseRecord with { Prediction = result.Text, Error = "scoring: " + e.Message, ElapsedSeconds = sw.Elapsed.TotalSeconds, Details = item.Details?.Invoke() };
@@ -63,6 +75,7 @@ public sealed class EvalRunner(IGenerationBackend backend, ResultStore store, st
         {
             Score = score, Prediction = result.Text, Echo = echo, ServerPromptTokens = result.PromptTokens,
             CompletionTokens = result.CompletionTokens, PrefixPlacement = Placement(result.PrefixPlacement), ElapsedSeconds = sw.Elapsed.TotalSeconds,
+            FinishReason = result.FinishReason,
             Details = item.Details?.Invoke(),
         };
     }

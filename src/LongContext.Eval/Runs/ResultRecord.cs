@@ -12,7 +12,7 @@ public sealed record ResultRecord
     [JsonPropertyName("index")] public required string Index { get; init; }
     [JsonPropertyName("depth")] public double? Depth { get; init; }
     [JsonPropertyName("config_hash")] public required string ConfigHash { get; init; }
-    /// <summary>0–100; 0 when the response echoed the prompt or the request failed.</summary>
+    /// <summary>0–100; 0 when the request failed (a failed item counts as wrong) or, for our own variants, echoed the prompt.</summary>
     [JsonPropertyName("score")] public double Score { get; init; }
     [JsonPropertyName("prediction")] public string? Prediction { get; init; }
     [JsonPropertyName("references")] public IReadOnlyList<string> References { get; init; } = [];
@@ -25,6 +25,9 @@ public sealed record ResultRecord
     /// <summary>Set when generation failed; such items are retried on resume.</summary>
     [JsonPropertyName("error")] public string? Error { get; init; }
     [JsonPropertyName("judge_score")] public double? JudgeScore { get; init; }
+    [JsonPropertyName("finish_reason")] public string? FinishReason { get; init; }
+    /// <summary>Why this item's prompt differs from the original benchmark's, or null (see EvalItem.NonComparable).</summary>
+    [JsonPropertyName("non_comparable")] public string? NonComparable { get; init; }
     /// <summary>Suite-specific facts (LongBench's extracted letter, NoLiMa's needle character, passkey's parsed digits).</summary>
     [JsonPropertyName("details")] public System.Text.Json.Nodes.JsonObject? Details { get; init; }
 }

@@ -16,6 +16,8 @@ public sealed record RunManifest
     [JsonPropertyName("config")] public required JsonObject Config { get; init; }
     [JsonPropertyName("backend")] public required string Backend { get; init; }
     [JsonPropertyName("prefix_placement")] public required string PrefixPlacement { get; init; }
+    /// <summary>How the placement was chosen (e.g. --mode auto found /v1/completions and a known template).</summary>
+    [JsonPropertyName("placement_note")] public string? PlacementNote { get; init; }
     [JsonPropertyName("lengths")] public required IReadOnlyList<int> Lengths { get; init; }
     [JsonPropertyName("depths")] public IReadOnlyList<double>? Depths { get; init; }
     [JsonPropertyName("tasks")] public IReadOnlyList<TaskNote> Tasks { get; init; } = [];

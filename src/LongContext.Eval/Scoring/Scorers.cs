@@ -16,13 +16,33 @@ public static partial class Scorers
     [GeneratedRegex(@"[\x00-\x1f]")]
     private static partial Regex ControlChars();
 
-    [GeneratedRegex(@"<think>.*?(</think>|$)", RegexOptions.Singleline)]
-    private static partial Regex ThinkBlock();
+    private const string ThinkOpen = "<think>", ThinkClose = "</think>";
 
-    /// <summary>RULER's post-processing, plus removal of &lt;think&gt; blocks of reasoning models.</summary>
+    /// <summary>
+    /// The visible answer of a reasoning model: the text after the last &lt;/think&gt; (also when the chat template opened
+    /// the block in the prompt, so the output has no &lt;think&gt;), cut at a &lt;think&gt; that opens again. A block that
+    /// never closes (the answer budget ran out while thinking) ends the visible text but does not erase what came
+    /// before it.
+    /// </summary>
+    public static string VisibleAnswer(string prediction)
+    {
+        var close = prediction.LastIndexOf(ThinkClose, StringComparison.Ordinal);
+        var visible = close >= 0 ? prediction[(close + ThinkClose.Length)..] : prediction;
+        var open = visible.IndexOf(ThinkOpen, StringComparison.Ordinal);
+        return open >= 0 ? visible[..open] : visible;
+    }
+
+    /// <summary>True when the response stopped inside a &lt;think&gt; block (raise --answer-budget).</summary>
+    public static bool ThinkingUnfinished(string prediction)
+    {
+        var open = prediction.LastIndexOf(ThinkOpen, StringComparison.Ordinal);
+        return open >= 0 && prediction.IndexOf(ThinkClose, open, StringComparison.Ordinal) < 0;
+    }
+
+    /// <summary>RULER's post-processing (strip, control characters to "\n", strip) of the visible answer.</summary>
     public static string Postprocess(string prediction)
     {
-        var p = ThinkBlock().Replace(prediction, "").Trim();
+        var p = VisibleAnswer(prediction).Trim();
         return ControlChars().Replace(p, "\n").Trim();
     }
 

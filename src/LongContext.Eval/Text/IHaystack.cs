@@ -115,16 +115,37 @@ public sealed class CodeHaystack : ListHaystack
     public override string FormatNeedle(string sentence) => $"# NOTE: {sentence}\n";
 }
 
-/// <summary>Reads a folder of essays the way RULER concatenates them: sorted files, whitespace collapsed.</summary>
+/// <summary>Reads essays the way RULER builds its essay text.</summary>
 public static class EssayCorpus
 {
-    public static string ReadFolder(string dir)
+    /// <summary>
+    /// Every *.txt / *.md file under a folder, sorted by path and concatenated without separator (RULER's
+    /// download_paulgraham_essay.py: <c>text += f.read()</c>), or the "text" of a JSON file such as RULER's own
+    /// PaulGrahamEssays.json. Not whitespace-normalised.
+    /// </summary>
+    public static string ReadRulerText(string path, string option)
     {
-        var files = Directory.EnumerateFiles(dir, "*.*", SearchOption.AllDirectories)
+        if (File.Exists(path))
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+                return doc.RootElement.GetProperty("text").GetString() ?? "";
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new EvalException($"{option} {path}: not a JSON object with a \"text\" field (RULER's PaulGrahamEssays.json); give that file or a folder of essay .txt files.");
+            }
+        }
+        if (!Directory.Exists(path)) throw new EvalException($"{option} {path}: neither a folder of essay .txt files nor RULER's PaulGrahamEssays.json.");
+        var files = Directory.EnumerateFiles(path, "*.*", SearchOption.AllDirectories)
             .Where(f => f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".md", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToList();
-        var sb = new System.Text.StringBuilder();
-        foreach (var f in files) sb.Append(File.ReadAllText(f)).Append(' ');
-        return System.Text.RegularExpressions.Regex.Replace(sb.ToString(), @"\s+", " ").Trim();
+        if (files.Count == 0) throw new EvalException($"{option} {path}: no *.txt or *.md files.");
+        return string.Concat(files.Select(File.ReadAllText));
     }
+
+    /// <summary>The folder's text with whitespace collapsed to single spaces.</summary>
+    public static string ReadFolder(string dir) =>
+        System.Text.RegularExpressions.Regex.Replace(ReadRulerText(dir, "--haystack-dir"), @"\s+", " ").Trim();
 }

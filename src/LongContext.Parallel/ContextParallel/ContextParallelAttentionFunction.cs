@@ -1,3 +1,4 @@
+using LongContext.Core.Autograd;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,7 +15,7 @@ public sealed class ContextParallelAttentionFunction : autograd.SingleTensorFunc
 
     /// <summary>Differentiable context-parallel attention of this rank's shard: q [B,Hq,2c,D], k/v [B,Hkv,2c,D].</summary>
     public static Tensor Apply(IContextParallelAttention attention, Tensor q, Tensor k, Tensor v, ContextParallelCall call) =>
-        apply(q, k, v, attention, call);
+        CustomAutograd.Apply(() => apply(q, k, v, attention, call));
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
@@ -28,7 +29,10 @@ public sealed class ContextParallelAttentionFunction : autograd.SingleTensorFunc
         return result.Output;
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        CustomAutograd.Backward(gradOutput, () => Gradients(ctx, gradOutput));
+
+    static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var saved = ctx.get_saved_variables();
         var attention = (IContextParallelAttention)ctx.get_data("attention");

@@ -1,3 +1,4 @@
+using LongContext.Core.Autograd;
 using LongContext.Core.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,15 +31,16 @@ internal sealed class GradientReadyProbe : autograd.SingleTensorFunction<Gradien
         return ((Tensor)vars[0]).alias();
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) => CustomAutograd.Backward(gradOutput, () =>
     {
         var call = (Call)ctx.get_data("call");
         call.Listener.LayerDone(call.Layer);
         return [gradOutput, null!];
-    }
+    });
 
     /// <summary>x itself in forward; in backward, tells <paramref name="listener"/> that layer <paramref name="layer"/> is done.</summary>
-    public static Tensor Around(Tensor x, int layer, ILayerGradientsListener listener) => apply(x, new Call(layer, listener));
+    public static Tensor Around(Tensor x, int layer, ILayerGradientsListener listener) =>
+        CustomAutograd.Apply(() => apply(x, new Call(layer, listener)));
 }
 
 /// <summary>Runs each decoder layer through <paramref name="inner"/> (or plainly) with a <see cref="GradientReadyProbe"/> on its input.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LongContext.Formats.Tokenization;
 using LongContext.Server.Scheduling;
+using LongContext.Server.Tools;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -25,7 +26,7 @@ internal static class OpenAiApi
 
     static ModelDto Model(ServerState s) => new(s.Scheduler.ModelId, "model", s.StartedAt, "longcontext", s.Scheduler.MaxContext);
 
-    /// <summary>Refusals become OpenAI errors; a client that went away gets nothing.</summary>
+    /// <summary>Refusals become OpenAI errors, anything else a generic 500 (logged); a client that went away gets nothing.</summary>
     static async Task Guard(HttpContext ctx, Func<Task> handler)
     {
         try
@@ -39,23 +40,23 @@ internal static class OpenAiApi
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (!ctx.Response.HasStarted && e is not OperationCanceledException)
+        catch (Exception e) when (!ctx.Response.HasStarted)
         {
-            await OpenAiErrors.WriteAsync(ctx, 500, $"generation failed: {e.Message}", "server_error");
+            await OpenAiErrors.WriteInternalAsync(ctx, e);
         }
     }
 
     static async Task ChatAsync(HttpContext ctx, ServerState s)
     {
-        var body = await ReadBodyAsync<ChatCompletionRequest>(ctx, s);
+        var body = await RequestBody.ReadJsonAsync<ChatCompletionRequest>(ctx, s.Options);
         CheckCommon(s, body);
         Unsupported(body.Logprobs == true, "logprobs", "logprobs are not supported");
-        Unsupported(body.Tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0, "tools", "tools / function calling are not supported");
+        Unsupported(SmallInteger(body.TopLogprobs, "top_logprobs", 20) > 0, "top_logprobs", "top_logprobs are not supported");
         if (body.Messages is null) throw new RequestRejectedException(RejectionKind.InvalidRequest, "messages is required", "messages");
-        var messages = body.Messages.Select((m, i) => new ChatMessage(
-            m.Role ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, $"messages[{i}].role is required", $"messages[{i}].role"),
-            ContentText(m.Content, i))).ToList();
-        var ids = ChatPrompt.Encode(s.Scheduler.Tokenizer, messages);
+        var tools = ToolRequest.FromOpenAi(body.Tools, body.ToolChoice);
+        var ids = s.Scheduler.Prompts.EncodeChat(Messages(body.Messages), tools?.Tools);
+        // Calls are parsed back out of the answer when the template names a format this server knows.
+        var format = tools is { ParseCalls: true } ? s.Scheduler.Prompts.ToolCallFormat : null;
         var handle = Submit(ctx, s, body, ids, body.MaxCompletionTokens ?? body.MaxTokens);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -64,26 +65,57 @@ internal static class OpenAiApi
         if (!body.Stream)
         {
             var output = await handle.ReadToEndAsync(ct);
+            var parse = format?.Parse(output.Text) ?? new ToolCallParse(output.Text, []);
+            var message = parse.Calls.Count > 0 ? new AssistantMessageDto("assistant", parse.Content, parse.Calls.Select(ToolCallDto).ToList())
+                : new AssistantMessageDto("assistant", output.Text);
             await ctx.Response.WriteAsJsonAsync(new ChatCompletionDto(id, "chat.completion", created, model,
-                [new ChatChoiceDto(0, new AssistantMessageDto("assistant", output.Text), output.Summary.FinishReasonText)], Usage(output.Summary)), OpenAiJson.Options, ct);
+                [new ChatChoiceDto(0, message, Finish(output.Summary, parse))], Usage(output.Summary)), OpenAiJson.Options, ct);
             return;
         }
         ChatCompletionChunkDto Chunk(DeltaDto delta, string? finish) => new(id, "chat.completion.chunk", created, model, [new ChatChunkChoiceDto(0, delta, finish)], null);
+        var calls = format is null ? null : new ToolCallStream(format);
         await StreamAsync(ctx, handle, body.StreamOptions?.IncludeUsage == true,
             first: Chunk(new DeltaDto("assistant", ""), null),
-            piece: text => Chunk(new DeltaDto(null, text), null),
-            last: summary => Chunk(new DeltaDto(null, null), summary.FinishReasonText),
+            piece: text => (calls is null ? text : calls.Push(text)) is { Length: > 0 } content ? Chunk(new DeltaDto(null, content), null) : null,
+            last: summary =>
+            {
+                var parse = calls?.Finish() ?? new ToolCallParse(null, []);
+                var end = new List<ChatCompletionChunkDto>();
+                if (parse.Content is { Length: > 0 } rest) end.Add(Chunk(new DeltaDto(null, rest), null));
+                if (parse.Calls.Count > 0)
+                    end.Add(Chunk(new DeltaDto(null, null, parse.Calls.Select((c, i) => new ToolCallDeltaDto(i, c.Id, "function", new FunctionCallDto(c.Name, c.Arguments))).ToList()), null));
+                end.Add(Chunk(new DeltaDto(null, null), Finish(summary, parse)));
+                return end;
+            },
             usage: summary => new ChatCompletionChunkDto(id, "chat.completion.chunk", created, model, [], Usage(summary)));
     }
 
+    /// <summary>Each message as the template reads it (tool_calls' argument strings parsed into objects); a malformed one is a 400 naming it.</summary>
+    static List<ChatMessage> Messages(List<JsonElement> messages) => messages.Select((m, i) =>
+    {
+        try
+        {
+            return ChatConversation.ReadMessage(m, "the request", $"messages[{i}]");
+        }
+        catch (ConfigException e)
+        {
+            throw new RequestRejectedException(RejectionKind.InvalidRequest, e.Message, $"messages[{i}]");
+        }
+    }).ToList();
+
+    static ToolCallDto ToolCallDto(ParsedToolCall c) => new(c.Id, "function", new FunctionCallDto(c.Name, c.Arguments));
+
+    /// <summary>"tool_calls" when the answer called tools (as OpenAI reports it), else the generation's own reason.</summary>
+    static string Finish(GenerationSummary summary, ToolCallParse parse) => parse.Calls.Count > 0 ? "tool_calls" : summary.FinishReasonText;
+
     static async Task CompletionsAsync(HttpContext ctx, ServerState s)
     {
-        var body = await ReadBodyAsync<CompletionRequest>(ctx, s);
+        var body = await RequestBody.ReadJsonAsync<CompletionRequest>(ctx, s.Options);
         CheckCommon(s, body);
-        Unsupported(body.Logprobs is { ValueKind: JsonValueKind.Number } lp && lp.GetInt32() > 0, "logprobs", "logprobs are not supported");
+        Unsupported(SmallInteger(body.Logprobs, "logprobs", 5) > 0, "logprobs", "logprobs are not supported");
         Unsupported(body.Echo == true, "echo", "echo is not supported");
         Unsupported(!string.IsNullOrEmpty(body.Suffix), "suffix", "suffix (insertion) is not supported");
-        var ids = PromptIds(s.Scheduler.Tokenizer, body.Prompt);
+        var ids = PromptIds(s.Scheduler.Prompts, body.Prompt);
         var handle = Submit(ctx, s, body, ids, body.MaxTokens);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -99,13 +131,16 @@ internal static class OpenAiApi
         await StreamAsync(ctx, handle, body.StreamOptions?.IncludeUsage == true,
             first: null,
             piece: text => Chunk(text, null),
-            last: summary => Chunk("", summary.FinishReasonText),
+            last: summary => [Chunk("", summary.FinishReasonText)],
             usage: summary => new CompletionDto(id, "text_completion", created, model, [], Usage(summary)));
     }
 
-    /// <summary>SSE: one `data: {json}` event per text piece, a final event with finish_reason, usage if asked, then [DONE].</summary>
-    static async Task StreamAsync<T>(HttpContext ctx, GenerationHandle handle, bool includeUsage, T? first, Func<string, T> piece,
-        Func<GenerationSummary, T> last, Func<GenerationSummary, T> usage) where T : class
+    /// <summary>
+    /// SSE: one `data: {json}` event per text piece (none where <paramref name="piece"/> gives null), the final events
+    /// (tool calls, finish_reason), usage if asked, then [DONE]; a failure becomes an error event before [DONE].
+    /// </summary>
+    static async Task StreamAsync<T>(HttpContext ctx, GenerationHandle handle, bool includeUsage, T? first, Func<string, T?> piece,
+        Func<GenerationSummary, IEnumerable<T>> last, Func<GenerationSummary, T> usage) where T : class
     {
         var ct = ctx.RequestAborted;
         ctx.Response.ContentType = "text/event-stream; charset=utf-8";
@@ -115,15 +150,15 @@ internal static class OpenAiApi
         if (first is not null) await SendAsync(ctx, first, ct);
         try
         {
-            await foreach (var text in handle.ReadTextAsync(ct)) await SendAsync(ctx, piece(text), ct);
+            await foreach (var text in handle.ReadTextAsync(ct))
+                if (piece(text) is T payload) await SendAsync(ctx, payload, ct);
             var summary = await handle.Completion.WaitAsync(ct);
-            await SendAsync(ctx, last(summary), ct);
+            foreach (var payload in last(summary)) await SendAsync(ctx, payload, ct);
             if (includeUsage) await SendAsync(ctx, usage(summary), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var (type, code) = e is RequestRejectedException r ? (OpenAiErrors.Classify(r.Kind).Type, OpenAiErrors.Classify(r.Kind).Code) : ("server_error", null);
-            await SendAsync(ctx, OpenAiErrors.Body($"generation failed: {e.Message}", type, null, code), ct);
+            await SendAsync(ctx, OpenAiErrors.StreamError(ctx, e), ct);
         }
         await ctx.Response.WriteAsync("data: [DONE]\n\n", ct);
         await ctx.Response.Body.FlushAsync(ct);
@@ -136,30 +171,6 @@ internal static class OpenAiApi
     }
 
     static UsageDto Usage(GenerationSummary s) => new(s.PromptTokens, s.CompletionTokens, s.TotalTokens, new PromptTokensDetailsDto(s.CachedPromptTokens));
-
-    static async Task<T> ReadBodyAsync<T>(HttpContext ctx, ServerState s) where T : class
-    {
-        long limit = s.Options.MaxRequestBodyBytes;
-        if (ctx.Request.ContentLength is long length && length > limit) throw TooLarge(length, limit);
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<T>(ctx.Request.Body, OpenAiJson.Options, ctx.RequestAborted)
-                ?? throw new RequestRejectedException(RejectionKind.InvalidRequest, "the request body is JSON null; send an object");
-        }
-        catch (JsonException e)
-        {
-            string where = e.Path is { Length: > 1 } p ? $" at {p}" : "";
-            throw new RequestRejectedException(RejectionKind.InvalidRequest, $"the request body is not valid JSON for this endpoint{where}: {e.Message}",
-                e.Path is { Length: > 2 } path ? path.TrimStart('$', '.') : null);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw TooLarge(null, limit);
-        }
-    }
-
-    static RequestRejectedException TooLarge(long? length, long limit) => new(RejectionKind.InvalidRequest,
-        $"the request body{(length is long l ? $" is {l} bytes and" : "")} exceeds the server's limit of {limit} bytes (serve --max-body-mb)");
 
     static void CheckModel(ServerState s, string? model)
     {
@@ -187,27 +198,24 @@ internal static class OpenAiApi
             Stop = Stops(body.Stop),
         }, ctx.RequestAborted);
 
+    /// <summary>An optional integer field with OpenAI's range [0, max]; anything else (a string, 1e30, -1) is a 400 naming it.</summary>
+    static int SmallInteger(JsonElement? value, string param, int max) => value switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => 0,
+        { ValueKind: JsonValueKind.Number } v when v.TryGetInt32(out int n) && n >= 0 && n <= max => n,
+        _ => throw new RequestRejectedException(RejectionKind.InvalidRequest, $"{param} must be an integer from 0 to {max} (got {Shown(value.Value)})", param),
+    };
+
+    /// <summary>A value as the client sent it, cut short (error messages never echo a whole hostile payload).</summary>
+    static string Shown(JsonElement value)
+    {
+        var raw = value.GetRawText();
+        return raw.Length <= 40 ? raw : raw[..40] + "…";
+    }
+
     static void Unsupported(bool condition, string param, string message)
     {
         if (condition) throw new RequestRejectedException(RejectionKind.Unsupported, message, param);
-    }
-
-    /// <summary>A message's text: a string, or the text parts of a content array (other part types are refused).</summary>
-    static string ContentText(JsonElement? content, int index)
-    {
-        string param = $"messages[{index}].content";
-        if (content is not JsonElement c || c.ValueKind == JsonValueKind.Null) return "";
-        if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
-        if (c.ValueKind != JsonValueKind.Array) throw new RequestRejectedException(RejectionKind.InvalidRequest, $"{param} must be a string or an array of parts", param);
-        var text = new System.Text.StringBuilder();
-        foreach (var part in c.EnumerateArray())
-        {
-            string? type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) ? t.GetString() : null;
-            if (type != "text" || !part.TryGetProperty("text", out var value) || value.ValueKind != JsonValueKind.String)
-                throw new RequestRejectedException(RejectionKind.Unsupported, $"{param}: only text parts are supported (got type '{type}')", param);
-            text.Append(value.GetString());
-        }
-        return text.ToString();
     }
 
     static IReadOnlyList<string> Stops(JsonElement? stop) => stop switch
@@ -220,14 +228,14 @@ internal static class OpenAiApi
     };
 
     /// <summary>prompt: a string, a one-string array, or an array of token ids. The tokenizer adds BOS as for any raw prompt.</summary>
-    static IReadOnlyList<int> PromptIds(HfTokenizer tokenizer, JsonElement? prompt)
+    static IReadOnlyList<int> PromptIds(PromptEncoder prompts, JsonElement? prompt)
     {
         switch (prompt)
         {
             case { ValueKind: JsonValueKind.String } s:
-                return tokenizer.Encode(s.GetString()!);
+                return prompts.EncodeText(s.GetString()!);
             case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() == 1 && a[0].ValueKind == JsonValueKind.String:
-                return tokenizer.Encode(a[0].GetString()!);
+                return prompts.EncodeText(a[0].GetString()!);
             case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 0 && a.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number):
                 return a.EnumerateArray().Select(x => x.TryGetInt32(out var v) ? v
                     : throw new RequestRejectedException(RejectionKind.InvalidRequest, "prompt token ids must be integers", "prompt")).ToArray();

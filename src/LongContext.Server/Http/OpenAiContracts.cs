@@ -24,10 +24,15 @@ internal abstract class SamplingRequest
 
 internal sealed class ChatCompletionRequest : SamplingRequest
 {
-    public List<ChatMessageDto>? Messages { get; set; }
+    /// <summary>OpenAI messages, read by Formats' ChatConversation (content parts, tool_calls, tool_call_id, name, other keys).</summary>
+    public List<JsonElement>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
     public bool? Logprobs { get; set; }
+    public JsonElement? TopLogprobs { get; set; }
     public JsonElement? Tools { get; set; }
+    public JsonElement? ToolChoice { get; set; }
+    /// <summary>Accepted and ignored: a model may make several calls in one answer either way.</summary>
+    public bool? ParallelToolCalls { get; set; }
 }
 
 internal sealed class CompletionRequest : SamplingRequest
@@ -38,12 +43,6 @@ internal sealed class CompletionRequest : SamplingRequest
     public string? Suffix { get; set; }
 }
 
-internal sealed class ChatMessageDto
-{
-    public string? Role { get; set; }
-    public JsonElement? Content { get; set; }
-}
-
 internal sealed class StreamOptionsDto
 {
     public bool IncludeUsage { get; set; }
@@ -52,11 +51,16 @@ internal sealed class StreamOptionsDto
 internal sealed record UsageDto(int PromptTokens, int CompletionTokens, int TotalTokens, PromptTokensDetailsDto PromptTokensDetails);
 internal sealed record PromptTokensDetailsDto(int CachedTokens);
 
-internal sealed record AssistantMessageDto(string Role, string Content);
+internal sealed record AssistantMessageDto(string Role,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Content,
+    IReadOnlyList<ToolCallDto>? ToolCalls = null);
+internal sealed record FunctionCallDto(string Name, string Arguments);
+internal sealed record ToolCallDto(string Id, string Type, FunctionCallDto Function);
+internal sealed record ToolCallDeltaDto(int Index, string Id, string Type, FunctionCallDto Function);
 internal sealed record ChatChoiceDto(int Index, AssistantMessageDto Message, string FinishReason);
 internal sealed record ChatCompletionDto(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoiceDto> Choices, UsageDto Usage);
 
-internal sealed record DeltaDto(string? Role, string? Content);
+internal sealed record DeltaDto(string? Role, string? Content, IReadOnlyList<ToolCallDeltaDto>? ToolCalls = null);
 internal sealed record ChatChunkChoiceDto(int Index, DeltaDto Delta, string? FinishReason);
 internal sealed record ChatCompletionChunkDto(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChunkChoiceDto> Choices, UsageDto? Usage);
 

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LongContext.Server.Http;
@@ -50,6 +51,8 @@ public sealed class OpenAiServer : IAsyncDisposable
             }
         });
         builder.Services.AddSingleton(state);
+        // The owner starts and stops the server: no Ctrl+C/SIGTERM handling of the host's own (ConsoleLifetime).
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         var app = builder.Build();
         app.Use(async (ctx, next) =>
         {
@@ -65,6 +68,25 @@ public sealed class OpenAiServer : IAsyncDisposable
             }
             var route = ctx.GetEndpoint() is RouteEndpoint { Order: < int.MaxValue } e ? e.RoutePattern.RawText ?? "other" : "other";
             state.Metrics.CountResponse(route, ctx.Response.StatusCode);
+        });
+        // Last line of defence: whatever escapes a route (or the routing itself) is logged and answered without internals.
+        app.Use(async (ctx, next) =>
+        {
+            try
+            {
+                await next(ctx);
+            }
+            catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+            {
+            }
+            catch (BadHttpRequestException e) when (!ctx.Response.HasStarted)
+            {
+                await OpenAiErrors.WriteAsync(ctx, e.StatusCode, "the request could not be read: " + e.Message, "invalid_request_error");
+            }
+            catch (Exception e) when (!ctx.Response.HasStarted)
+            {
+                await OpenAiErrors.WriteInternalAsync(ctx, e);
+            }
         });
         app.MapOpenAiApi();
         app.MapGet("/health", (HttpContext ctx) =>
@@ -113,4 +135,10 @@ public sealed class OpenAiServer : IAsyncDisposable
     public Uri BaseAddress => Addresses.Count > 0 ? Addresses[0] : throw new InvalidOperationException("the server is not started");
 
     public async ValueTask DisposeAsync() => await app.DisposeAsync();
+
+    sealed class EmbeddedHostLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -11,6 +11,8 @@ public sealed record ServerOptions
     public string? ApiKey { get; init; }
     /// <summary>Larger request bodies are refused with 400.</summary>
     public long MaxRequestBodyBytes { get; init; } = 32L << 20;
+    /// <summary>The whole request body must arrive within this time; a stalled or trickling body gets 408.</summary>
+    public TimeSpan RequestBodyTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Write ASP.NET Core warnings and errors to the console.</summary>
     public bool ConsoleLogging { get; init; }
 }

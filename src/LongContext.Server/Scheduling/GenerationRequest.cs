@@ -17,9 +17,6 @@ public sealed record GenerationRequest
     public IReadOnlyList<string> Stop { get; init; } = [];
 }
 
-/// <summary>Why generation ended: a stop id or stop string ("stop"), or the token limit ("length").</summary>
-public enum FinishReason { Stop, Length }
-
 /// <summary>What a finished generation reports besides its text.</summary>
 public sealed record GenerationSummary(
     FinishReason FinishReason,

@@ -23,7 +23,7 @@ public sealed class GenerationScheduler : IDisposable
     long completed, cancelled, failed, rejected, promptTokens, completionTokens, cachedTokens, hits, misses;
     long prefillTicks, decodeTicks;
     double lastTokensPerSecond;
-    int active, disposed;
+    int active, stopped, released;
 
     public GenerationScheduler(EngineSession session, SchedulerOptions? options = null, bool ownsSession = false)
     {
@@ -34,6 +34,9 @@ public sealed class GenerationScheduler : IDisposable
         if (Options.PrefillChunk < 1) throw new ArgumentOutOfRangeException(nameof(options), "--prefill-chunk must be at least 1");
         MaxContext = Options.MaxContext ?? session.Model.Config.MaxPositionEmbeddings;
         if (MaxContext < 2) throw new ArgumentOutOfRangeException(nameof(options), "--max-context must be at least 2");
+        if (Options.LargePromptTokenizations < 1) throw new ArgumentOutOfRangeException(nameof(options), "LargePromptTokenizations must be at least 1");
+        var tokenizerJson = Path.Combine(session.ModelDir, "tokenizer.json");
+        Prompts = new PromptEncoder(session.Tokenizer, new PromptLengthGuard(session.Tokenizer, MaxContext, File.Exists(tokenizerJson) ? tokenizerJson : null, Options));
         ModelId = Options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(session.ModelDir)));
         this.ownsSession = ownsSession;
         stopTokenIds = session.StopTokenIds;
@@ -45,11 +48,13 @@ public sealed class GenerationScheduler : IDisposable
 
     public EngineSession Session { get; }
     public HfTokenizer Tokenizer => Session.Tokenizer;
+    /// <summary>Text and chat messages → prompt ids, with the guards against prompts that cannot fit.</summary>
+    public PromptEncoder Prompts { get; }
     public SchedulerOptions Options { get; }
     public int MaxContext { get; }
     public string ModelId { get; }
-    /// <summary>False once the engine thread has stopped (disposed, or died).</summary>
-    public bool IsRunning => worker.IsAlive && Volatile.Read(ref disposed) == 0;
+    /// <summary>False once the engine thread has stopped (Stop, Dispose, or it died).</summary>
+    public bool IsRunning => worker.IsAlive && Volatile.Read(ref stopped) == 0;
 
     public SchedulerStats Stats => new(queue.Count, Volatile.Read(ref active),
         Interlocked.Read(ref completed), Interlocked.Read(ref cancelled), Interlocked.Read(ref failed), Interlocked.Read(ref rejected),
@@ -74,14 +79,14 @@ public sealed class GenerationScheduler : IDisposable
             Interlocked.Increment(ref rejected);
             throw;
         }
-        if (Volatile.Read(ref disposed) != 0) throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
+        if (Volatile.Read(ref stopped) != 0) throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
         var handle = new GenerationHandle(validated.PromptIds.Count);
         bool added;
         try
         {
             added = queue.TryAdd(new WorkItem(validated, handle, ct, Stopwatch.GetTimestamp()));
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
         {
             throw new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down");
         }
@@ -104,9 +109,9 @@ public sealed class GenerationScheduler : IDisposable
         if (r.MaxTokens is int m)
         {
             if (m < 1) throw new RequestRejectedException(RejectionKind.InvalidRequest, $"max_tokens must be at least 1 (got {m})", "max_tokens");
-            if (n + m > MaxContext)
+            if ((long)n + m > MaxContext)
                 throw new RequestRejectedException(RejectionKind.ContextLengthExceeded,
-                    $"this model's maximum context length is {MaxContext} tokens, but {n + m} were requested ({n} in the prompt, {m} for the completion); lower max_tokens to at most {MaxContext - n} or shorten the prompt",
+                    $"this model's maximum context length is {MaxContext} tokens, but {(long)n + m} were requested ({n} in the prompt, {m} for the completion); lower max_tokens to at most {MaxContext - n} or shorten the prompt",
                     "max_tokens");
         }
         double temperature = r.Temperature ?? 1.0;
@@ -147,16 +152,19 @@ public sealed class GenerationScheduler : IDisposable
         if (ct.IsCancellationRequested)
         {
             Interlocked.Increment(ref cancelled);
-            item.Handle.Fail(new OperationCanceledException(ct));
+            item.Handle.Fail(Stopped(item));
             return;
         }
         Volatile.Write(ref active, 1);
         var r = item.Request;
         var prompt = r.PromptIds;
-        var fed = new List<int>(prompt);
         PrefixKvCachePool.Lease? lease = null;
+        var loop = new DecodeLoop(r.MaxNewTokens, stopTokenIds, r.Stop, Tokenizer);
         bool keep = false;
         long start = Stopwatch.GetTimestamp();
+        // The handle is signalled last, after the counters, the cache and `active` are settled: a client that reads
+        // /metrics right after its response sees its own request accounted for.
+        Action signal;
         try
         {
             lease = pool.Acquire(prompt, prompt.Count + r.MaxNewTokens);
@@ -164,79 +172,75 @@ public sealed class GenerationScheduler : IDisposable
             var generator = Session.Generator;
             var sampler = new Sampler(r.Sampling);
             var rest = prompt.Skip(lease.Reused).ToArray();
-            // On failure below, what the cache holds still matches `fed`, so keeping it stays exact.
+            // On failure below, what the cache holds still matches prompt + produced, so keeping it stays exact.
             keep = true;
-            int next = generator.Prefill(rest, lease.Cache, Options.PrefillChunk, sampler, ct);
+            int first = generator.Prefill(rest, lease.Cache, Options.PrefillChunk, sampler, ct);
             long prefillEnd = Stopwatch.GetTimestamp();
-            var decoder = Tokenizer.CreateStreamDecoder(skipSpecialTokens: true);
-            var stops = new StopSequenceMatcher(r.Stop);
-            var produced = new List<int>();
-            var reason = FinishReason.Length;
             // Decode steps replay CUDA graphs where the device allows (captured per request and window).
             using var graphs = r.MaxNewTokens > 1 && GraphedDecoder.GraphsAvailable(Session.Model.Device) && GraphedDecoder.IsSupported(Session.Model, out _)
                 ? new GraphedDecoder(Session.Model, lease.Cache) : null;
-            while (true)
-            {
-                ct.ThrowIfCancellationRequested();
-                if (stopTokenIds.Contains(next))
-                {
-                    reason = FinishReason.Stop;
-                    break;
-                }
-                produced.Add(next);
-                if (decoder.Push(next) is string piece)
-                {
-                    item.Handle.Write(stops.Push(piece));
-                    if (stops.Stopped)
-                    {
-                        reason = FinishReason.Stop;
-                        break;
-                    }
-                }
-                if (produced.Count >= r.MaxNewTokens) break;
-                fed.Add(next);
-                next = generator.DecodeStep(next, lease.Cache, sampler, graphs);
-            }
-            item.Handle.Write(stops.Flush());
+            foreach (var piece in loop.Run(first, token => generator.DecodeStep(token, lease.Cache, sampler, graphs), ct))
+                item.Handle.Write(piece.Text);
+            item.Handle.Write(loop.Flush());
             long end = Stopwatch.GetTimestamp();
-            var summary = new GenerationSummary(reason, produced, prompt.Count, lease.Reused,
+            var summary = new GenerationSummary(loop.Finish!.Value, loop.Produced.ToArray(), prompt.Count, lease.Reused,
                 Stopwatch.GetElapsedTime(item.EnqueuedTicks, start).TotalSeconds,
                 Stopwatch.GetElapsedTime(start, prefillEnd).TotalSeconds, Stopwatch.GetElapsedTime(prefillEnd, end).TotalSeconds);
             Interlocked.Add(ref promptTokens, prompt.Count);
-            Interlocked.Add(ref completionTokens, produced.Count);
+            Interlocked.Add(ref completionTokens, summary.CompletionTokens);
             Interlocked.Add(ref cachedTokens, lease.Reused);
             Interlocked.Add(ref prefillTicks, prefillEnd - start);
             Interlocked.Add(ref decodeTicks, end - prefillEnd);
             if (summary.TokensPerSecond > 0) Volatile.Write(ref lastTokensPerSecond, summary.TokensPerSecond);
             Interlocked.Increment(ref completed);
-            item.Handle.Complete(summary);
+            signal = () => item.Handle.Complete(summary);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             Interlocked.Increment(ref cancelled);
-            item.Handle.Fail(new OperationCanceledException(item.Ct.IsCancellationRequested ? item.Ct : ct));
+            signal = () => item.Handle.Fail(Stopped(item));
         }
         catch (Exception e)
         {
             // A failure inside a forward (out of memory, a device error) may leave a layer half-written: drop the cache.
             keep = false;
             Interlocked.Increment(ref failed);
-            item.Handle.Fail(e);
+            signal = () => item.Handle.Fail(e);
         }
         finally
         {
-            if (lease is not null) pool.Release(lease, fed, keep);
+            // The cache holds the prompt and then the produced tokens fed back, in order (its length says how many).
+            if (lease is not null) pool.Release(lease, prompt.Concat(loop.Produced).ToArray(), keep);
             Volatile.Write(ref active, 0);
         }
+        signal();
     }
 
-    /// <summary>Stops taking requests, cancels the running one, fails the queued ones and joins the engine thread.</summary>
+    /// <summary>What a request stopped before its end gets: its own cancellation, or 503 when the server shuts down.</summary>
+    static Exception Stopped(WorkItem item) => item.Ct.IsCancellationRequested
+        ? new OperationCanceledException(item.Ct)
+        : new RequestRejectedException(RejectionKind.ShuttingDown, "the server is shutting down; the request was stopped before it finished");
+
+    /// <summary>
+    /// Stops taking requests (new ones get <see cref="RejectionKind.ShuttingDown"/>), stops the running one between
+    /// tokens and fails it and the queued ones with ShuttingDown, then waits for the engine thread to leave libtorch.
+    /// The session stays loaded until <see cref="Dispose"/>. Idempotent.
+    /// </summary>
+    public void Stop()
+    {
+        if (Interlocked.Exchange(ref stopped, 1) == 0)
+        {
+            queue.CompleteAdding();
+            shutdown.Cancel();
+        }
+        worker.Join();
+    }
+
+    /// <summary><see cref="Stop"/>, then frees the queue (and the session when owned).</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-        queue.CompleteAdding();
-        shutdown.Cancel();
-        worker.Join();
+        Stop();
+        if (Interlocked.Exchange(ref released, 1) != 0) return;
         queue.Dispose();
         shutdown.Dispose();
         if (ownsSession) Session.Dispose();

@@ -12,7 +12,9 @@ public enum RejectionKind
     Unsupported,
     /// <summary>The request names a model this server does not serve (HTTP 404).</summary>
     ModelNotFound,
-    /// <summary>The bounded queue is full (HTTP 429).</summary>
+    /// <summary>The request body did not arrive in time (HTTP 408).</summary>
+    RequestTimeout,
+    /// <summary>The bounded queue, or the bound on prompts being tokenized at once, is full (HTTP 429).</summary>
     QueueFull,
     /// <summary>The scheduler is stopping (HTTP 503).</summary>
     ShuttingDown,

@@ -13,6 +13,10 @@ public sealed record SchedulerOptions
     public int PrefillChunk { get; init; } = 16384;
     /// <summary>KV cache storage of the pooled caches (FP8 halves their memory).</summary>
     public LongContext.Core.Inference.KvCacheStorage KvCache { get; init; } = LongContext.Core.Inference.KvCacheStorage.ModelDtype;
+    /// <summary>Prompts of at least this many UTF-8 bytes are "large": only LargePromptTokenizations are tokenized at once.</summary>
+    public long LargePromptBytes { get; init; } = 1 << 20;
+    /// <summary>Large prompts tokenized at the same time; more get 429 (tokenizing runs outside the queue bound).</summary>
+    public int LargePromptTokenizations { get; init; } = 2;
     /// <summary>The id clients name; null = the model folder's name.</summary>
     public string? ModelId { get; init; }
 }

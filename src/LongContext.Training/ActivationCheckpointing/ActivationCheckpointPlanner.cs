@@ -28,7 +28,8 @@ public sealed class ActivationCheckpointPlanner(DeviceMemoryProbe? memory = null
 
     /// <summary>
     /// Called before each micro-batch until <see cref="Done"/>: the layers to recompute for it, from the layout
-    /// <paramref name="current"/> the previous micro-batch ran (null: all).
+    /// <paramref name="current"/> the previous micro-batch ran (null: all). <paramref name="sequenceLength"/> is the
+    /// micro-batch's token count (rows × length), which the per-layer memory estimate scales with.
     /// </summary>
     public int? Next(LlamaForCausalLM model, long sequenceLength, int? current)
     {

@@ -1,3 +1,4 @@
+using LongContext.Core.Autograd;
 using LongContext.Core.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,7 +27,10 @@ internal sealed class RecomputeFunction : autograd.SingleTensorFunction<Recomput
         return output;
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        CustomAutograd.Backward(gradOutput, () => Gradients(ctx, gradOutput));
+
+    static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var call = (RecomputeCall)ctx.get_data("call");
         // After one failure every later layer returns placeholder gradients at once: the step is lost either way.
@@ -64,6 +68,8 @@ internal sealed class RecomputeFunction : autograd.SingleTensorFunction<Recomput
         int offset = call.InputRequiresGrad ? 1 : 0;
         var result = new List<Tensor> { null!, call.InputRequiresGrad ? grads[0].MoveToOuterDisposeScope() : null!, null!, null! };
         for (int i = 0; i < call.Trainable.Length; i++) result.Add(grads[offset + i].MoveToOuterDisposeScope());
+        // The recomputed graph ran its own custom backwards (attention) on this thread: their gradients were consumed.
+        CustomAutograd.ReleaseReturned();
         return result;
     }
 

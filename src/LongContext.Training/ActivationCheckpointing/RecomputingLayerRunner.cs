@@ -1,3 +1,4 @@
+using LongContext.Core.Autograd;
 using LongContext.Core.Model;
 using static TorchSharp.torch;
 
@@ -56,6 +57,6 @@ public sealed class RecomputingLayerRunner(bool offloadToHost = false, int? reco
         var args = new object[4 + trainable.Length];
         (args[0], args[1], args[2], args[3]) = (call, x, cos, sin);
         trainable.CopyTo(args, 4);
-        return RecomputeFunction.apply(args);
+        return CustomAutograd.Apply(() => RecomputeFunction.apply(args));
     }
 }

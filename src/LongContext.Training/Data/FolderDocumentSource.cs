@@ -4,13 +4,14 @@ namespace LongContext.Training.Data;
 
 /// <summary>
 /// Every text file under a folder is one document (code, prose, markup), in ordinal order of the relative path.
-/// Binary files (any NUL byte, or bytes that are not valid UTF-8) are skipped and listed in <see cref="Skipped"/>;
-/// a UTF-8 byte-order mark is removed; empty and whitespace-only files are skipped.
+/// Only regular files are read (<see cref="FileWalker"/>). Binary files (any NUL byte, or bytes that are not valid
+/// UTF-8), empty and whitespace-only files, unreadable ones and everything the walk left out are listed in
+/// <see cref="Skipped"/> with the reason; a UTF-8 byte-order mark is removed.
 /// </summary>
 public sealed class FolderDocumentSource : IDocumentSource
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private readonly List<string> _skipped = [];
+    private readonly List<SkippedInput> _skipped = [];
 
     public FolderDocumentSource(string root, FolderSourceOptions? options = null)
     {
@@ -21,42 +22,61 @@ public sealed class FolderDocumentSource : IDocumentSource
     public string Root { get; }
     public FolderSourceOptions Options { get; }
 
-    public IReadOnlyList<string> Skipped
+    public IReadOnlyList<SkippedInput> Skipped
     {
         get { lock (_skipped) return _skipped.ToArray(); }
     }
 
-    public SourceDescription Describe() => new("text", Root, new Dictionary<string, string>
+    public SourceDescription Describe()
     {
-        ["include"] = FileWalker.Join(Options.Include),
-        ["exclude"] = FileWalker.Join(Options.Exclude),
-        ["excluded_directories"] = FileWalker.Join(Options.ExcludedDirectories),
-        ["max_file_bytes"] = Options.MaxFileBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    }, ListFiles());
+        var listing = Walk();
+        return new("text", Root, new Dictionary<string, string>
+        {
+            ["include"] = FileWalker.Join(Options.Include),
+            ["exclude"] = FileWalker.Join(Options.Exclude),
+            ["excluded_directories"] = FileWalker.Join(Options.ExcludedDirectories),
+            ["max_file_bytes"] = Options.MaxFileBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }, listing.Files) { UnmatchedFiles = listing.Unmatched };
+    }
 
     public IEnumerable<TextDocument> ReadDocuments(CancellationToken cancellationToken = default)
     {
-        lock (_skipped) _skipped.Clear();
-        foreach (var file in ListFiles())
+        var listing = Walk();
+        lock (_skipped)
+        {
+            _skipped.Clear();
+            _skipped.AddRange(listing.Skipped);
+        }
+        foreach (var file in listing.Files)
         {
             cancellationToken.ThrowIfCancellationRequested();
             string? text = ReadText(Path.Combine(Root, file.Path), out string? why);
             if (text is null)
             {
-                lock (_skipped) _skipped.Add($"{file.Path}: {why}");
+                lock (_skipped) _skipped.Add(new SkippedInput(file.Path, why!));
                 continue;
             }
             yield return new TextDocument(file.Path, text);
         }
     }
 
-    private List<SourceFile> ListFiles() =>
+    private FileListing Walk() =>
         FileWalker.List(Root, Options.Include, Options.Exclude, Options.ExcludedDirectories, Options.MaxFileBytes);
 
-    /// <summary>The file as text, or null (with the reason) for binary, non-UTF-8 or blank files.</summary>
+    /// <summary>The file as text, or null (with the reason) for unreadable, binary, non-UTF-8 or blank files.
+    /// The path must be a regular file (a listed one): opening a named pipe would block.</summary>
     internal static string? ReadText(string path, out string? why)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            why = $"unreadable ({e.Message})";
+            return null;
+        }
         why = null;
         if (Array.IndexOf(bytes, (byte)0) >= 0)
         {

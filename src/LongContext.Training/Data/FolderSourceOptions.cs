@@ -3,7 +3,8 @@ namespace LongContext.Training.Data;
 /// <summary>
 /// Which files of a folder are read. Globs are matched (ordinal, case-sensitive) against the path relative to the
 /// root with '/' separators, e.g. <c>src/**/*.cs</c>. Directories named in <see cref="ExcludedDirectories"/> are not
-/// entered at all; symbolic links (files and directories) are skipped, so a walk cannot loop.
+/// entered at all. Only regular files are read: symbolic links are followed to regular files, never into folders
+/// (so a walk cannot loop); pipes, sockets and devices are skipped. Every skip is reported with its reason.
 /// </summary>
 public sealed record FolderSourceOptions
 {
@@ -16,6 +17,8 @@ public sealed record FolderSourceOptions
     public IReadOnlyList<string> Exclude { get; init; } = [];
     /// <summary>Directory names (at any depth) that are never entered.</summary>
     public IReadOnlyList<string> ExcludedDirectories { get; init; } = DefaultExcludedDirectories;
-    /// <summary>Files larger than this are skipped (generated or minified files, data dumps). Default 8 MiB.</summary>
-    public long MaxFileBytes { get; init; } = 8L << 20;
+    /// <summary>Files larger than this are skipped and listed (generated or minified files, data dumps). Default 8 MiB.</summary>
+    public long MaxFileBytes { get; init; } = DefaultMaxFileBytes;
+
+    public const long DefaultMaxFileBytes = 8L << 20;
 }

@@ -9,21 +9,24 @@ namespace LongContext.Training.Data;
 /// </summary>
 public sealed class JsonlDocumentSource : IDocumentSource
 {
-    private readonly List<string> _skipped = [];
+    private readonly List<SkippedInput> _skipped = [];
 
     public JsonlDocumentSource(string path, string field = "text", FolderSourceOptions? folderOptions = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(field);
         SourcePath = Path.GetFullPath(path);
         Field = field;
-        FolderOptions = folderOptions ?? new FolderSourceOptions { Include = ["**/*.jsonl"], MaxFileBytes = long.MaxValue };
+        FolderOptions = folderOptions ?? DefaultFolderOptions;
     }
+
+    /// <summary>Every *.jsonl file under the folder, whatever its size.</summary>
+    public static FolderSourceOptions DefaultFolderOptions { get; } = new() { Include = ["**/*.jsonl"], MaxFileBytes = long.MaxValue };
 
     /// <summary>The .jsonl file or folder (absolute).</summary>
     public string SourcePath { get; }
     public string Field { get; }
 
-    public IReadOnlyList<string> Skipped
+    public IReadOnlyList<SkippedInput> Skipped
     {
         get { lock (_skipped) return _skipped.ToArray(); }
     }
@@ -42,16 +45,27 @@ public sealed class JsonlDocumentSource : IDocumentSource
             settings["exclude"] = FileWalker.Join(FolderOptions.Exclude);
             settings["excluded_directories"] = FileWalker.Join(FolderOptions.ExcludedDirectories);
         }
-        return new SourceDescription("jsonl", SourcePath, settings, ListFiles());
+        var listing = ListFiles();
+        return new SourceDescription("jsonl", SourcePath, settings, listing.Files) { UnmatchedFiles = listing.Unmatched };
     }
 
     public IEnumerable<TextDocument> ReadDocuments(CancellationToken cancellationToken = default)
     {
-        lock (_skipped) _skipped.Clear();
-        foreach (var file in ListFiles())
+        var listing = ListFiles();
+        lock (_skipped)
+        {
+            _skipped.Clear();
+            _skipped.AddRange(listing.Skipped);
+        }
+        foreach (var file in listing.Files)
         {
             string full = Path.Combine(Root, file.Path);
-            using var reader = new StreamReader(full, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            using var reader = Open(full, out string? why);
+            if (reader is null)
+            {
+                lock (_skipped) _skipped.Add(new SkippedInput(file.Path, why!));
+                continue;
+            }
             long lineNo = 0;
             while (reader.ReadLine() is { } line)
             {
@@ -61,11 +75,25 @@ public sealed class JsonlDocumentSource : IDocumentSource
                 string text = ParseLine(line, full, lineNo);
                 if (string.IsNullOrWhiteSpace(text))
                 {
-                    lock (_skipped) _skipped.Add($"{file.Path}:{lineNo}: empty text");
+                    lock (_skipped) _skipped.Add(new SkippedInput($"{file.Path}:{lineNo}", "empty text"));
                     continue;
                 }
                 yield return new TextDocument($"{file.Path}:{lineNo}", text);
             }
+        }
+    }
+
+    private static StreamReader? Open(string path, out string? why)
+    {
+        why = null;
+        try
+        {
+            return new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            why = $"unreadable ({e.Message})";
+            return null;
         }
     }
 
@@ -92,12 +120,16 @@ public sealed class JsonlDocumentSource : IDocumentSource
         }
     }
 
-    private List<SourceFile> ListFiles()
+    private FileListing ListFiles()
     {
         if (IsFile)
         {
+            var type = FileType.Of(SourcePath, followLinks: true);
+            if (type.Kind != FileKind.Regular)
+                throw new DataException($"{SourcePath}: not a regular file ({(type.Error ?? FileType.Describe(type.Kind))}); give a .jsonl file or a folder of them (a pipe can be read only once, so it cannot back a token cache)");
             var info = new FileInfo(SourcePath);
-            return [new SourceFile(info.Name, info.Length, info.LastWriteTimeUtc)];
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
+            return new FileListing([new SourceFile(Path.GetFileName(SourcePath), info.Length, info.LastWriteTimeUtc)], [], 0);
         }
         if (!Directory.Exists(SourcePath)) throw new DataException($"{SourcePath}: JSONL file or folder not found");
         return FileWalker.List(SourcePath, FolderOptions.Include, FolderOptions.Exclude, FolderOptions.ExcludedDirectories, FolderOptions.MaxFileBytes);

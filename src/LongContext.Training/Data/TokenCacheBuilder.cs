@@ -40,7 +40,7 @@ public static class TokenCacheBuilder
                 reason = $"the existing cache is unusable ({e.Message})";
             }
         }
-        Build(cacheDirectory, source, tokenizer, tokenizerIdentity, key, options, progress, cancellationToken);
+        Build(cacheDirectory, source, description.UnmatchedFiles, tokenizer, tokenizerIdentity, key, options, progress, cancellationToken);
         return new TokenCacheResult(TokenCache.Open(cacheDirectory), false, reason);
     }
 
@@ -92,7 +92,7 @@ public static class TokenCacheBuilder
         }
     }
 
-    private static void Build(string dir, IDocumentSource source, ITextTokenizer tokenizer, TokenizerIdentity identity,
+    private static void Build(string dir, IDocumentSource source, int unmatchedFiles, ITextTokenizer tokenizer, TokenizerIdentity identity,
         TokenCacheKey key, TokenizeOptions options, IProgress<TokenizeProgress>? progress, CancellationToken cancellationToken)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("token caches are written on little-endian machines only");
@@ -141,8 +141,7 @@ public static class TokenCacheBuilder
         {
             File.Delete(tokensPath + ".tmp");
             File.Delete(offsetsPath + ".tmp");
-            throw new DataException($"{key.SourceRoot}: no documents to train on ({key.SourceFiles.Count} files matched, {skipped.Count} skipped"
-                + (skipped.Count > 0 ? $", e.g. {skipped[0]}" : "") + "); check the path, the include/exclude globs and the format");
+            throw new DataException(NothingToTrainOn(key, unmatchedFiles, skipped));
         }
         File.Move(tokensPath + ".tmp", tokensPath, overwrite: true);
         File.Move(offsetsPath + ".tmp", offsetsPath, overwrite: true);
@@ -154,12 +153,25 @@ public static class TokenCacheBuilder
             Tokens = tokens,
             LongestDocument = longest,
             SkippedCount = skipped.Count,
-            Skipped = skipped.Take(100).ToArray(),
+            Skipped = skipped,
             CreatedUtc = DateTime.UtcNow,
             BuildSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         };
         File.WriteAllText(manifestPath + ".tmp", manifest.ToJson());
         File.Move(manifestPath + ".tmp", manifestPath, overwrite: true);
+    }
+
+    /// <summary>Why a source gave no document: no files, none selected by the globs, or every candidate skipped (with examples).</summary>
+    internal static string NothingToTrainOn(TokenCacheKey key, int unmatchedFiles, IReadOnlyList<SkippedInput> skipped)
+    {
+        var parts = new List<string>();
+        if (key.SourceFiles.Count > 0) parts.Add($"{key.SourceFiles.Count:N0} files were read, none held text");
+        if (unmatchedFiles > 0 && key.SourceSettings.TryGetValue("include", out var include))
+            parts.Add($"{unmatchedFiles:N0} files did not match the include globs ({include.Replace("\n", ", ")})");
+        if (skipped.Count > 0)
+            parts.Add($"{skipped.Count:N0} skipped ({SkippedInput.Summarize(skipped)}), e.g. {string.Join("; ", skipped.Take(5))}");
+        if (parts.Count == 0) parts.Add(key.SourceKind == "jsonl" ? "no .jsonl files found" : "the folder holds no files");
+        return $"{key.SourceRoot}: no documents to train on: {string.Join("; ", parts)}. Check the path, the include/exclude globs and the format.";
     }
 
     /// <summary>Groups the document stream into chunks of about maxCharacters (at least one document each).</summary>

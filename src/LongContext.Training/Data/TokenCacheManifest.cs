@@ -11,7 +11,7 @@ namespace LongContext.Training.Data;
 public sealed record TokenCacheManifest
 {
     public const string FormatName = "longctx-token-cache";
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;   // 2: skipped entries are {path, reason} objects, all of them
     public const string TokensFile = "tokens.bin";
     public const string DocumentsFile = "documents.bin";
     public const string ManifestFile = "manifest.json";
@@ -36,8 +36,8 @@ public sealed record TokenCacheManifest
     public long Tokens { get; init; }
     public long LongestDocument { get; init; }
     public long SkippedCount { get; init; }
-    /// <summary>The first skipped files/lines with the reason (at most 100).</summary>
-    public IReadOnlyList<string> Skipped { get; init; } = [];
+    /// <summary>Every file, folder or line the reader left out, with the reason.</summary>
+    public IReadOnlyList<SkippedInput> Skipped { get; init; } = [];
     public DateTime CreatedUtc { get; init; }
     public double BuildSeconds { get; init; }
 
@@ -49,16 +49,23 @@ public sealed record TokenCacheManifest
         TokenCacheManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<TokenCacheManifest>(File.ReadAllText(path), Json);
+            // Format and version first: an older manifest may not deserialize into this record at all.
+            using (var doc = JsonDocument.Parse(File.ReadAllText(path)))
+            {
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var format) || format.ValueKind != JsonValueKind.String
+                    || format.GetString() != FormatName)
+                    throw new DataException($"{path}: not a {FormatName} manifest");
+                if (!root.TryGetProperty("version", out var version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int v) || v != CurrentVersion)
+                    throw new DataException($"{path}: token cache format version {(root.TryGetProperty("version", out var w) ? w.ToString() : "?")}, this build reads {CurrentVersion}; delete the cache folder to rebuild it");
+                manifest = root.Deserialize<TokenCacheManifest>(Json);
+            }
         }
         catch (JsonException e)
         {
             throw new DataException($"{path}: damaged token cache manifest ({e.Message}); delete the cache folder to rebuild it");
         }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new DataException($"{path}: not a {FormatName} manifest");
-        if (manifest.Version != CurrentVersion)
-            throw new DataException($"{path}: token cache format version {manifest.Version}, this build reads {CurrentVersion}; delete the cache folder to rebuild it");
+        if (manifest is null) throw new DataException($"{path}: not a {FormatName} manifest");
         return manifest;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LongContext.Core.Autograd;
 using LongContext.Core.Attention;
 using LongContext.Core.Model;
 using LongContext.Training.Checkpoints;
@@ -236,6 +237,7 @@ public sealed class Trainer : IDisposable
             if (lossSum.numel() != 1)
                 throw new InvalidOperationException($"{_loss.GetType().Name}.LossSum returned shape [{string.Join(", ", lossSum.shape)}]; it must return a scalar (the summed loss).");
             _topology.Backward(lossSum / (double)predicted, i, batches.Count);
+            CustomAutograd.ReleaseReturned();
             _loss.AfterBackward();
             sums.Add(lossSum.detach().to(ScalarType.Float64).MoveToOuterDisposeScope());
         }

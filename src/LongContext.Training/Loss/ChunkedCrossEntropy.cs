@@ -1,3 +1,4 @@
+using LongContext.Core.Autograd;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,7 +39,7 @@ public static class ChunkedCrossEntropy
         if (labels.dtype != ScalarType.Int64)
             throw new ArgumentException($"labels must be int64; got {labels.dtype}", nameof(labels));
         bool wantGrad = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
-        return ChunkedCrossEntropyFunction.apply(hidden.reshape(-1, h), weight, labels.reshape(-1), chunkTokens, wantGrad);
+        return CustomAutograd.Apply(() => ChunkedCrossEntropyFunction.apply(hidden.reshape(-1, h), weight, labels.reshape(-1), chunkTokens, wantGrad));
     }
 
     /// <summary>Number of predicted tokens (labels ≠ −100). Reads the device: prefer the batch's host-side count.</summary>
@@ -115,7 +116,10 @@ internal sealed class ChunkedCrossEntropyFunction : autograd.SingleTensorFunctio
         return total;
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
+        CustomAutograd.Backward(gradOutput, () => Gradients(ctx, gradOutput));
+
+    static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var (hasHidden, hiddenType) = ((bool, ScalarType))ctx.get_data("hidden");
         var (hasWeight, weightType) = ((bool, ScalarType))ctx.get_data("weight");

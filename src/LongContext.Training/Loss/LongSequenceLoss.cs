@@ -37,7 +37,8 @@ public sealed class LongSequenceLoss(int chunkTokens = ChunkedCrossEntropy.Defau
 
     public Tensor LossSum(LlamaForCausalLM model, DeviceBatch batch)
     {
-        if (planner is { Done: false }) RecomputedLayers = planner.Next(model, batch.InputIds.shape[^1], RecomputedLayers);
+        // The plan is for the micro-batch's tokens (rows × length): activation memory grows with both.
+        if (planner is { Done: false }) RecomputedLayers = planner.Next(model, batch.InputIds.numel(), RecomputedLayers);
         using var scope = NewDisposeScope();
         var layers = topology.LayerRunner(RecomputedLayers == 0 ? null : runner);
         var hidden = model.Forward(batch.InputIds, batch.Context, layerRunner: layers);

@@ -151,6 +151,8 @@ public sealed class AdamW : IOptimizer
     /// <summary>Drops every parameter's gradient (torch's zero_grad(set_to_none=True)).</summary>
     public void ZeroGrad()
     {
+        // Each .grad read is a new wrapper that would keep the old gradient's memory until the GC finalizes it.
+        using var scope = NewDisposeScope();
         foreach (var s in _states)
         {
             if (s.Param.grad is not null) s.Param.grad = null;

@@ -8,6 +8,8 @@ public sealed record ExtendOptions
     /// <summary>Starting HF folder (config.json, weights, tokenizer files).</summary>
     public required string ModelDir { get; init; }
     public required string DataPath { get; init; }
+    /// <summary>Size limit of the files read from a data folder (null: 8 MiB for text, none for JSONL); larger files are skipped and listed.</summary>
+    public long? MaxFileBytes { get; init; }
     /// <summary>Stage lengths in tokens, increasing (e.g. 64K, 256K, 1M).</summary>
     public required IReadOnlyList<long> Stages { get; init; }
     /// <summary>Run folder: token-cache/ and stage-&lt;len&gt;/{train, final, niah}/ per stage.</summary>

@@ -84,6 +84,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
         var results = new List<ExtendStageResult>();
         string source = startDir;
         Data.TokenCacheResult? corpus = null;
+        Data.CorpusSummary? dataSummary = null;
         try
         {
             for (int i = 0; i < options.Stages.Count; i++)
@@ -108,7 +109,13 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                 else
                 {
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "data", null));
-                    corpus ??= RecipeData.OpenCorpus(options.DataPath, startDir, startConfig.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
+                    if (corpus is null)
+                    {
+                        corpus = RecipeData.OpenCorpus(options.DataPath, startDir, startConfig.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct,
+                            maxFileBytes: options.MaxFileBytes);
+                        dataSummary = Data.CorpusSummary.From(corpus);
+                        foreach (var line in dataSummary.Lines()) progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, line, null));
+                    }
                     var data = RecipeData.Pack(corpus.Cache, (int)length, options.BatchSize, options.Seed + i, options.DocumentMask);
                     using var model = _loadModel(source, previous => StageConfig(previous, thetas[i], length));
                     LoraAdapters? lora = null;
@@ -140,12 +147,12 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
                     {
                         Index = i + 1, Length = length, RopeTheta = thetas[i], StageDir = stageDir, StartedFrom = source,
                         Training = RunSummary.FromMetrics(run.MetricsPath, run.FinalStep - run.StartStep),
-                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank,
+                        ResumedFromStep = resumedFrom, Interrupted = run.Interrupted, LoraRank = options.LoraRank, Warnings = run.Warnings,
                     };
                     if (run.Interrupted)
                     {
                         results.Add(stage);
-                        return new ExtendResult(results, null, true);
+                        return new ExtendResult(results, null, true) { Data = dataSummary };
                     }
                     progress?.Report(new ExtendProgress(i + 1, options.Stages.Count, length, "export", null));
                     _topology.OnWriter($"the stage {i + 1} export to {finalDir}", () => Export(model, lora, finalDir, startDir));
@@ -170,7 +177,7 @@ public sealed class ExtendRecipe(Device device, ScalarType dtype, IAttentionBack
         {
             corpus?.Dispose();
         }
-        return new ExtendResult(results, source, false);
+        return new ExtendResult(results, source, false) { Data = dataSummary };
     }
 
     /// <summary>Writes the stage model as an HF folder; with LoRA, the adapters merged into the base weights (no second model).</summary>

@@ -6,4 +6,8 @@ namespace LongContext.Training.Recipes;
 public sealed record ExtendResult(
     [property: JsonPropertyName("stages")] IReadOnlyList<ExtendStageResult> Stages,
     [property: JsonPropertyName("final_model")] string? FinalModel,
-    [property: JsonPropertyName("interrupted")] bool Interrupted);
+    [property: JsonPropertyName("interrupted")] bool Interrupted)
+{
+    /// <summary>What the data path gave (null when every stage was done before).</summary>
+    [JsonPropertyName("data")] public Data.CorpusSummary? Data { get; init; }
+}

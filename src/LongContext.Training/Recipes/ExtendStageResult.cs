@@ -23,4 +23,6 @@ public sealed record ExtendStageResult
     /// <summary>The stage was finished by an earlier run and not trained again.</summary>
     [JsonPropertyName("skipped")] public bool Skipped { get; init; }
     [JsonPropertyName("interrupted")] public bool Interrupted { get; init; }
+    /// <summary>What the stage's training had to say (a damaged checkpoint skipped on resume, a plot not drawn).</summary>
+    [JsonPropertyName("warnings")] public IReadOnlyList<string> Warnings { get; init; } = [];
 }

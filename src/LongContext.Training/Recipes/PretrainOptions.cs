@@ -10,6 +10,8 @@ public sealed record PretrainOptions
     public required string TokenizerDir { get; init; }
     /// <summary>Folder of text files or a .jsonl file.</summary>
     public required string DataPath { get; init; }
+    /// <summary>Size limit of the files read from a data folder (null: 8 MiB for text, none for JSONL); larger files are skipped and listed.</summary>
+    public long? MaxFileBytes { get; init; }
     public required int SequenceLength { get; init; }
     /// <summary>Run folder: token-cache/, train/ (checkpoints, metrics), final/ (the HF export).</summary>
     public required string OutDir { get; init; }

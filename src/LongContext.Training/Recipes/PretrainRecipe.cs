@@ -39,7 +39,8 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
             };
         }
 
-        using var corpus = RecipeData.OpenCorpus(options.DataPath, options.TokenizerDir, options.Config.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct);
+        using var corpus = RecipeData.OpenCorpus(options.DataPath, options.TokenizerDir, options.Config.VocabSize, Path.Combine(outDir, RecipeData.CacheFolder), ct: ct,
+            maxFileBytes: options.MaxFileBytes);
         var data = RecipeData.Pack(corpus.Cache, options.SequenceLength, options.BatchSize, options.Seed, options.DocumentMask);
         using var model = ModelLoader.CreateRandom(options.Config, device, dtype, options.Seed);
         var training = new TrainingOptions
@@ -77,6 +78,7 @@ public sealed class PretrainRecipe(Device device, ScalarType dtype, IAttentionBa
             Training = RunSummary.FromMetrics(result.MetricsPath, result.FinalStep - result.StartStep),
             ResumedFromStep = resumedFrom,
             Interrupted = result.Interrupted,
+            Data = Data.CorpusSummary.From(corpus),
             Warnings = result.Warnings,
         };
     }

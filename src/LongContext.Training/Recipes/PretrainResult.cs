@@ -15,5 +15,7 @@ public sealed record PretrainResult
     [JsonPropertyName("interrupted")] public bool Interrupted { get; init; }
     /// <summary>OUT/final already existed: nothing was trained.</summary>
     [JsonPropertyName("already_done")] public bool AlreadyDone { get; init; }
+    /// <summary>What the data path gave (null when nothing was trained).</summary>
+    [JsonPropertyName("data")] public Data.CorpusSummary? Data { get; init; }
     [JsonPropertyName("warnings")] public IReadOnlyList<string> Warnings { get; init; } = [];
 }

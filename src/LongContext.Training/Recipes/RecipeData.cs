@@ -11,14 +11,15 @@ public static class RecipeData
 
     /// <summary>Tokenizes <paramref name="dataPath"/> (folder of text files or .jsonl) with the tokenizer of <paramref name="tokenizerDir"/>, or reuses the cache.</summary>
     /// <param name="modelVocabSize">The model's vocab_size: a tokenizer with more ids than the embedding has rows is refused.</param>
+    /// <param name="maxFileBytes">Size limit of the files read from a folder (null: the reader's default).</param>
     public static TokenCacheResult OpenCorpus(string dataPath, string tokenizerDir, int modelVocabSize, string cacheDir,
-        IProgress<TokenizeProgress>? progress = null, CancellationToken ct = default)
+        IProgress<TokenizeProgress>? progress = null, CancellationToken ct = default, long? maxFileBytes = null)
     {
         var tokenizer = HfTokenizer.Load(tokenizerDir);
         if (tokenizer.VocabSize > modelVocabSize)
             throw new ConfigException($"the tokenizer in {tokenizerDir} has {tokenizer.VocabSize} ids but the model's vocab_size is {modelVocabSize}; "
                 + "use a config whose vocab_size covers the tokenizer, or a smaller tokenizer.");
-        var source = DocumentSources.Open(dataPath);
+        var source = DocumentSources.Open(dataPath, maxFileBytes: maxFileBytes);
         return TokenCacheBuilder.GetOrBuild(cacheDir, source, tokenizer, TokenizerIdentity.FromModelDirectory(tokenizerDir), new TokenizeOptions(), progress, ct);
     }
 

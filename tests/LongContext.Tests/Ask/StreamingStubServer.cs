@@ -13,6 +13,8 @@ public sealed class StreamingStubServer : LoopbackHttpStub
 {
     public int? MaxModelLen { get; set; }
     public bool Streams { get; set; } = true;
+    /// <summary>Sends each event as several "data:" lines (indented JSON, CRLF line ends, an "event:" field), as the SSE spec allows.</summary>
+    public bool MultiLineEvents { get; set; }
     public string[] Pieces { get; set; } = ["The engine", " returns", " 42."];
     public List<string> UserMessages { get; } = [];
     public List<JsonNode> Bodies { get; } = [];
@@ -40,7 +42,10 @@ public sealed class StreamingStubServer : LoopbackHttpStub
             var output = ctx.Response.OutputStream;
             void Event(JsonObject o)
             {
-                output.Write(Encoding.UTF8.GetBytes("data: " + o.ToJsonString() + "\n\n"));
+                var text = MultiLineEvents
+                    ? "event: message\r\n" + string.Concat(o.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }).Split('\n').Select(l => "data: " + l.TrimEnd('\r') + "\r\n")) + "\r\n"
+                    : "data: " + o.ToJsonString() + "\n\n";
+                output.Write(Encoding.UTF8.GetBytes(text));
                 output.Flush();
             }
             foreach (var piece in Pieces)

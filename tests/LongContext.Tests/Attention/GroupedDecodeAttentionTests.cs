@@ -39,6 +39,29 @@ public class GroupedDecodeAttentionTests
     }
 
     [Fact]
+    public void Fp8_codes_attend_like_their_decoded_values_when_the_kernel_does_not_apply()
+    {
+        var gen = new Generator(11);
+        var q = randn(new long[] { 1, 8, 1, 64 }, generator: gen);
+        var kCodes = LongContext.Core.Inference.Fp8E4M3.Encode(randn(new long[] { 1, 2, 3000, 64 }, generator: gen));
+        var vCodes = LongContext.Core.Inference.Fp8E4M3.Encode(randn(new long[] { 1, 2, 3000, 64 }, generator: gen));
+        var (k, v) = (kCodes.narrow(2, 0, 2100), vCodes.narrow(2, 0, 2100));   // a window of a longer cache, as in decode
+        var mask = zeros(2100).masked_fill(arange(2100) >= 2050, double.NegativeInfinity);
+        var attention = new GroupedDecodeAttention { Mask = mask };
+
+        Assert.False(GroupedDecodeAttention.NativeKernelApplies(q, k, v, mask));   // CPU
+        var got = attention.Attend(q, k, v, causal: false, scale: 0.125);
+        var decoded = attention.Attend(q, LongContext.Core.Inference.Fp8E4M3.Decode(k, ScalarType.Float32),
+            LongContext.Core.Inference.Fp8E4M3.Decode(v, ScalarType.Float32), causal: false, scale: 0.125);
+
+        Assert.Equal(ScalarType.Float32, got.dtype);
+        Assert.True(got.equal(decoded).all().item<bool>());
+        var reference = Reference(q, LongContext.Core.Inference.Fp8E4M3.Decode(k, ScalarType.Float32),
+            LongContext.Core.Inference.Fp8E4M3.Decode(v, ScalarType.Float32), 2050, 0.125);
+        Assert.True((got - reference).abs().max().item<float>() < 1e-5);
+    }
+
+    [Fact]
     public void Missing_mask_is_an_error() =>
         Assert.Throws<InvalidOperationException>(() => new GroupedDecodeAttention().Attend(randn(1, 2, 1, 4), randn(1, 1, 3, 4), randn(1, 1, 3, 4), true, 0.5));
 

@@ -52,6 +52,42 @@ public class TrainingCommandsTests
         Assert.Equal(0, rerun.GetProperty("training").GetProperty("steps_this_run").GetInt32());
     }
 
+    [System.Runtime.InteropServices.DllImport("libc.so.6", SetLastError = true)]
+    static extern int mkfifo(string path, uint mode);
+
+    [Fact]
+    public async Task Pretrain_on_a_folder_with_a_named_pipe_and_an_oversized_file_trains_and_lists_what_it_skipped()
+    {
+        var data = Corpus();
+        string fifo = Path.Combine(data, "incoming.pipe");
+        Assert.Equal(0, mkfifo(fifo, 0x1B6));
+        File.WriteAllText(Path.Combine(data, "dump.txt"), new string('z', 20_000));
+        string config = Path.Combine(Hf, "models", "llama_default", "config.json");
+        string[] args = ["pretrain", "--config", config, "--tokenizer", TokenizerDir, "--data", data, "--max-file-bytes", "10000",
+            "--seq-len", "64", "--steps", "1", "--device", "cpu"];
+
+        var run = Run([.. args, "--out", TempDir("pretrain-special"), "--json"]);
+        if (await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(120))) != run)
+        {
+            using (new FileStream(fifo, FileMode.Open, FileAccess.Write)) { }   // release a reader blocked on the pipe
+            Assert.Fail("pretrain hung on the named pipe");
+        }
+        var (code, output, err) = await run;
+        Assert.True(code == 0, err);
+        var dataJson = LastJsonLine(output).GetProperty("data");
+        Assert.Equal(4, dataJson.GetProperty("documents").GetInt32());
+        var skipped = dataJson.GetProperty("skipped").EnumerateArray()
+            .Select(e => $"{e.GetProperty("path").GetString()}: {e.GetProperty("reason").GetString()}").ToList();
+        Assert.Equal(["dump.txt: too large (20,000 bytes > the 10,000-byte limit; raise it with --max-file-bytes)",
+            "incoming.pipe: not a regular file (named pipe)"], skipped);
+
+        // The text output says it too, in one summary line.
+        var (again, text, err2) = await Run([.. args, "--out", TempDir("pretrain-special-text")]);
+        Assert.True(again == 0, err2);
+        Assert.Contains("data: 4 documents, ", text);
+        Assert.Contains("skipped 2: 1 not a regular file, 1 too large", text);
+    }
+
     [Fact]
     public async Task Pretrain_with_document_mask_trains_packed_documents_apart_and_records_the_option()
     {

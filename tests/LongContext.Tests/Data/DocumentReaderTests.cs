@@ -29,7 +29,9 @@ public class DocumentReaderTests
 
         Assert.Equal([".github/ci.yml", "B.md", "a/y.py", "a/z.cs", "b.txt"], docs.Select(d => d.Id));
         Assert.Equal("class Z {}", docs[3].Text);
-        Assert.Equal(["blank.txt: empty", "image.png: binary (contains NUL bytes)", "latin1.txt: not valid UTF-8"], source.Skipped);
+        Assert.Equal([".git/: excluded folder (excluded_directories)", "node_modules/: excluded folder (excluded_directories)",
+            "src/bin/: excluded folder (excluded_directories)", "src/obj/: excluded folder (excluded_directories)",
+            "blank.txt: empty", "image.png: binary (contains NUL bytes)", "latin1.txt: not valid UTF-8"], source.Skipped.Select(s => s.ToString()));
     }
 
     [Fact]
@@ -77,7 +79,7 @@ public class DocumentReaderTests
 
         Assert.Equal(["custom_field.jsonl:1", "custom_field.jsonl:4", "custom_field.jsonl:6"], docs.Select(d => d.Id));
         Assert.Equal(["alpha beta", "gamma", "delta é"], docs.Select(d => d.Text));
-        Assert.Equal(["custom_field.jsonl:5: empty text"], source.Skipped);
+        Assert.Equal(["custom_field.jsonl:5: empty text"], source.Skipped.Select(s => s.ToString()));
     }
 
     [Fact]

@@ -225,6 +225,72 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public void Corpus_whose_files_are_all_skipped_says_why_for_each_kind()
+    {
+        using var dir = new TempDir();
+        dir.File("data/huge.txt", new string('x', 300));
+        dir.File("data/.git/HEAD", "ref: refs/heads/main");
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "data", "loop"), Path.Combine(dir.Path, "data", "loop"));
+
+        var e = Assert.Throws<DataException>(() => TokenCacheBuilder.GetOrBuild(Path.Combine(dir.Path, "cache"),
+            new FolderDocumentSource(Path.Combine(dir.Path, "data"), new FolderSourceOptions { MaxFileBytes = 100 }), Tokenizer, Identity));
+
+        Assert.Contains("no documents to train on: 3 skipped (1 excluded folder, 1 symbolic link loop, 1 too large)", e.Message);
+        Assert.Contains("huge.txt: too large (300 bytes > the 100-byte limit; raise it with --max-file-bytes)", e.Message);
+    }
+
+    [Fact]
+    public void Empty_folder_and_folder_without_matching_files_say_so()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "data"));
+        var empty = Assert.Throws<DataException>(() => Build(dir));
+        Assert.Contains("no documents to train on: the folder holds no files", empty.Message);
+
+        dir.File("data/notes.txt", "text");
+        var unmatched = Assert.Throws<DataException>(() => TokenCacheBuilder.GetOrBuild(Path.Combine(dir.Path, "cache"),
+            new FolderDocumentSource(Path.Combine(dir.Path, "data"), new FolderSourceOptions { Include = ["**/*.py", "**/*.md"] }), Tokenizer, Identity));
+        Assert.Contains("1 files did not match the include globs (**/*.py, **/*.md)", unmatched.Message);
+    }
+
+    [Fact]
+    public void Manifest_lists_every_skipped_entry_and_the_summary_counts_them_by_reason()
+    {
+        using var dir = Corpus();
+        for (int i = 0; i < 120; i++) dir.Bytes($"data/bin/blob{i:D3}.dat", [1, 0, 2]);   // "bin" is an excluded folder name
+        for (int i = 0; i < 120; i++) dir.Bytes($"data/blobs/blob{i:D3}.dat", [1, 0, 2]);
+        dir.File("data/big.txt", new string('y', 9 << 20));
+
+        using var result = Build(dir);
+        var summary = CorpusSummary.From(result);
+
+        Assert.Equal(122, result.Cache.Manifest.SkippedCount);
+        Assert.Equal(122, result.Cache.Manifest.Skipped.Count);                         // all of them, not the first 100
+        Assert.Contains(new SkippedInput("blobs/blob119.dat", "binary (contains NUL bytes)"), result.Cache.Manifest.Skipped);
+        using (var reopened = TokenCache.Open(result.Cache.Directory))
+            Assert.Equal(result.Cache.Manifest.Skipped, reopened.Manifest.Skipped);
+        var lines = summary.Lines().ToList();
+        Assert.EndsWith("; skipped 122: 120 binary, 1 excluded folder, 1 too large", lines[0]);
+        Assert.StartsWith("data: 3 documents, ", lines[0]);
+        Assert.Equal("  skipped big.txt: too large (9,437,184 bytes > the 8,388,608-byte limit; raise it with --max-file-bytes)", lines[1]);
+        Assert.Contains("117 more in", lines[^1]);
+    }
+
+    [Fact]
+    public void Cache_of_an_older_format_is_rebuilt_with_the_reason()
+    {
+        using var dir = Corpus();
+        string manifest;
+        using (var first = Build(dir)) manifest = Path.Combine(first.Cache.Directory, TokenCacheManifest.ManifestFile);
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"version\": 2", "\"version\": 1").Replace("\"skipped\": []", "\"skipped\": [\"a: b\"]"));
+
+        using var second = Build(dir);
+
+        Assert.False(second.Reused);
+        Assert.Contains("format version 1, this build reads 2", second.Reason);
+    }
+
+    [Fact]
     public void Cache_folder_inside_the_data_folder_is_refused()
     {
         using var dir = Corpus();

@@ -13,7 +13,6 @@ namespace LongContext.Tests.Eval;
 /// engine (the tiny random fixture model on the CPU; its scores are near 0 and not checked), and passkey over a stub's
 /// /v1/completions.
 /// </summary>
-[Collection(CliCollection.Name)]
 public class EvalBaseModelEndToEndTests
 {
     static string DocsDir(int docs, int words)
@@ -30,9 +29,9 @@ public class EvalBaseModelEndToEndTests
         var model = EvalInProcessEndToEndTests.ModelDir();
         var dir = EvalFixtures.TempDir("passkey-local");
         string[] args = ["eval", "passkey", "--model", model, "--lengths", "300,600", "--depths", "2", "--samples", "1", "--max-new-tokens", "4", "--out", dir, "--json"];
-        var made = await EvalInProcessEndToEndTests.WithEngine(async (made, _) =>
+        var made = await EvalInProcessEndToEndTests.WithEngine(async (backends, made, _) =>
         {
-            var (code, stdout, _) = await CliRun.Capture(args);
+            var (code, stdout, _) = await EvalCli.Run(backends, args);
             Assert.Equal(0, code);
             var summary = CliRun.LastJson(stdout);
             Assert.Equal("passkey", summary.GetProperty("suite").GetString());
@@ -63,13 +62,10 @@ public class EvalBaseModelEndToEndTests
     {
         using var stub = new StubOpenAiServer { Answerer = PasskeyTests.PasskeyReader.Answer };
         var dir = EvalFixtures.TempDir("passkey-http");
-        var saved = EvalBackends.TokenizerFactory;
-        var tok = new TestTokenizer();
-        EvalBackends.TokenizerFactory = _ => tok;
-        try
+        var backends = EvalCli.Http(new TestTokenizer());
         {
             string[] args = ["eval", "passkey", "--endpoint", stub.BaseUrl.ToString(), "--tokenizer", "t", "--lengths", "512,4k", "--depths", "3", "--samples", "2", "--out", dir, "--json"];
-            var (code, stdout, _) = await CliRun.Capture(args);
+            var (code, stdout, _) = await EvalCli.Run(backends, args);
             Assert.Equal(0, code);
             Assert.Equal(12, stub.Requests);
             Assert.All(stub.Paths, p => Assert.Equal("/v1/completions", p));
@@ -78,10 +74,9 @@ public class EvalBaseModelEndToEndTests
             Assert.Equal(100, summary.GetProperty("per_length").GetProperty("512").GetDouble());
             Assert.Equal(66.67, summary.GetProperty("per_length").GetProperty("4096").GetDouble());
 
-            Assert.Equal(0, (await CliRun.Capture(args)).Code);
+            Assert.Equal(0, (await EvalCli.Run(backends, args)).Code);
             Assert.Equal(12, stub.Requests);
         }
-        finally { EvalBackends.TokenizerFactory = saved; }
     }
 
     [Fact]
@@ -91,9 +86,9 @@ public class EvalBaseModelEndToEndTests
         var data = DocsDir(docs: 3, words: 60);
         var dir = EvalFixtures.TempDir("ppl-local");
         string[] args = ["eval", "perplexity", "--model", model, "--data", data, "--length", "200", "--bucket", "64", "--documents", "2", "--chunk", "48", "--out", dir, "--json"];
-        await EvalInProcessEndToEndTests.WithEngine(async (_, _) =>
+        await EvalInProcessEndToEndTests.WithEngine(async (backends, _, _) =>
         {
-            var (code, stdout, stderr) = await CliRun.Capture(args);
+            var (code, stdout, stderr) = await EvalCli.Run(backends, args);
             Assert.True(code == 0, stderr);
             var s = CliRun.LastJson(stdout);
             Assert.Equal(2, s.GetProperty("scored_now").GetInt32());
@@ -104,12 +99,12 @@ public class EvalBaseModelEndToEndTests
             Assert.All(buckets, b => Assert.InRange(b.GetProperty("mean_nll").GetDouble(), 1, 30));   // finite, positive (random weights)
             Assert.Contains("perplexity: document 2/2 doc1.txt: 200/200 tokens", stderr);
 
-            var again = CliRun.LastJson((await CliRun.Capture(args)).Out);
+            var again = CliRun.LastJson((await EvalCli.Run(backends, args)).Out);
             Assert.Equal(0, again.GetProperty("scored_now").GetInt32());
             Assert.Equal(2, again.GetProperty("resumed").GetInt32());
             Assert.Equal(s.GetProperty("mean_nll").GetDouble(), again.GetProperty("mean_nll").GetDouble());
 
-            var report = CliRun.LastJson((await CliRun.Capture("eval", "report", dir, "--json")).Out);
+            var report = CliRun.LastJson((await EvalCli.Run(backends, ["eval", "report", dir, "--json"])).Out);
             Assert.Equal("perplexity", report.GetProperty("suite").GetString());
             return 0;
         });

@@ -5,17 +5,10 @@ using LongContext.Eval.Runs;
 namespace LongContext.Tests.Eval;
 
 /// <summary>LongBench v2 and NoLiMa through the CLI: over a stub endpoint (scores computed from its answers) and on the in-process fixture model.</summary>
-[Collection(CliCollection.Name)]
 public class EvalBenchmarksEndToEndTests
 {
-    static async Task<T> WithTestTokenizer<T>(Func<Task<T>> body)
-    {
-        var saved = EvalBackends.TokenizerFactory;
-        var tok = new TestTokenizer();
-        EvalBackends.TokenizerFactory = _ => tok;
-        try { return await body(); }
-        finally { EvalBackends.TokenizerFactory = saved; }
-    }
+    /// <summary>Runs the body with backends whose --tokenizer is the test tokenizer (no engine).</summary>
+    static Task<T> WithTestTokenizer<T>(Func<EvalBackends, Task<T>> body) => body(EvalCli.Http(new TestTokenizer()));
 
     [Fact]
     public async Task LongBench_over_an_endpoint_reports_result_py_columns_and_domains_then_resumes()
@@ -24,9 +17,9 @@ public class EvalBenchmarksEndToEndTests
         var dir = EvalFixtures.TempDir("lb-http");
         var data = LongBenchTests.WriteData(EvalFixtures.TempDir("lb-http-data"));
         string[] args = ["eval", "longbench2", "--endpoint", stub.BaseUrl.ToString(), "--tokenizer", "t", "--data", data, "--out", dir, "--json"];
-        await WithTestTokenizer(async () =>
+        await WithTestTokenizer(async backends =>
         {
-            var (code, stdout, stderr) = await CliRun.Capture(args);
+            var (code, stdout, stderr) = await EvalCli.Run(backends, args);
             Assert.True(code == 0, stderr);
             Assert.Equal(4, stub.Requests);
             Assert.All(stub.Paths, p => Assert.Equal("/v1/chat/completions", p));
@@ -45,7 +38,7 @@ public class EvalBenchmarksEndToEndTests
             Assert.Equal("A", q3.Details!["pred"]!.GetValue<string>());
             Assert.Equal("C", q3.Details["answer"]!.GetValue<string>());
 
-            Assert.Equal(0, (await CliRun.Capture(args)).Code);
+            Assert.Equal(0, (await EvalCli.Run(backends, args)).Code);
             Assert.Equal(4, stub.Requests);
             return 0;
         });
@@ -57,9 +50,9 @@ public class EvalBenchmarksEndToEndTests
         using var stub = new StubOpenAiServer { Answerer = LongBenchTests.Reader };
         var dir = EvalFixtures.TempDir("lb-cot");
         var data = LongBenchTests.WriteData(EvalFixtures.TempDir("lb-cot-data"));
-        await WithTestTokenizer(async () =>
+        await WithTestTokenizer(async backends =>
         {
-            var (code, stdout, stderr) = await CliRun.Capture("eval", "longbench2", "--endpoint", stub.BaseUrl.ToString(), "--tokenizer", "t", "--data", data, "--cot", "--out", dir, "--json");
+            var (code, stdout, stderr) = await EvalCli.Run(backends, ["eval", "longbench2", "--endpoint", stub.BaseUrl.ToString(), "--tokenizer", "t", "--data", data, "--cot", "--out", dir, "--json"]);
             Assert.True(code == 0, stderr);
             Assert.Equal(8, stub.Requests);
             var second = stub.Prompts.Where(p => p.Contains("The text is too long and omitted here.", StringComparison.Ordinal)).ToList();
@@ -78,9 +71,9 @@ public class EvalBenchmarksEndToEndTests
         var dir = EvalFixtures.TempDir("lb-local");
         var data = LongBenchTests.WriteData(EvalFixtures.TempDir("lb-local-data"), contextWords: 300);
         string[] args = ["eval", "longbench2", "--model", model, "--data", data, "--max-length", "400", "--limit", "2", "--out", dir, "--json"];
-        var made = await EvalInProcessEndToEndTests.WithEngine(async (made, _) =>
+        var made = await EvalInProcessEndToEndTests.WithEngine(async (backends, made, _) =>
         {
-            var (code, stdout, stderr) = await CliRun.Capture(args);
+            var (code, stdout, stderr) = await EvalCli.Run(backends, args);
             Assert.True(code == 0, stderr);
             Assert.Equal(2, CliRun.LastJson(stdout).GetProperty("items").GetInt32());
             return made;
@@ -103,9 +96,9 @@ public class EvalBenchmarksEndToEndTests
         var dir = EvalFixtures.TempDir("nolima-http");
         var data = NoLiMaTests.WriteData();
         string[] args = ["eval", "nolima", "--endpoint", stub.BaseUrl.ToString(), "--tokenizer", "t", "--mode", "chat", "--data", data, "--lengths", "100,200,400", "--depths", "5", "--out", dir, "--json"];
-        await WithTestTokenizer(async () =>
+        await WithTestTokenizer(async backends =>
         {
-            var (code, stdout, stderr) = await CliRun.Capture(args);
+            var (code, stdout, stderr) = await EvalCli.Run(backends, args);
             Assert.True(code == 0, stderr);
             Assert.Equal(3 * 3 * 2 * 5, stub.Requests);                     // lengths × tests × books × depths
             Assert.All(stub.Prompts, p => Assert.StartsWith("You will answer a question based on the following book snippet:\n\n", p));
@@ -122,7 +115,7 @@ public class EvalBenchmarksEndToEndTests
             Assert.True(File.Exists(Path.Combine(dir, "nolima_heatmap.png")));
             Assert.Contains("| **all (without direct)** |", File.ReadAllText(Path.Combine(dir, "report.md")));
 
-            Assert.Equal(0, (await CliRun.Capture(args)).Code);
+            Assert.Equal(0, (await EvalCli.Run(backends, args)).Code);
             Assert.Equal(90, stub.Requests);
             return 0;
         });
@@ -134,9 +127,9 @@ public class EvalBenchmarksEndToEndTests
         var model = EvalInProcessEndToEndTests.ModelDir();
         var dir = EvalFixtures.TempDir("nolima-local");
         string[] args = ["eval", "nolima", "--model", model, "--data", NoLiMaTests.WriteData(), "--lengths", "100", "--depths", "2", "--limit", "1", "--max-new-tokens", "4", "--out", dir, "--json"];
-        var made = await EvalInProcessEndToEndTests.WithEngine(async (made, _) =>
+        var made = await EvalInProcessEndToEndTests.WithEngine(async (backends, made, _) =>
         {
-            var (code, stdout, stderr) = await CliRun.Capture(args);
+            var (code, stdout, stderr) = await EvalCli.Run(backends, args);
             Assert.True(code == 0, stderr);
             Assert.Equal(4, CliRun.LastJson(stdout).GetProperty("items").GetInt32());      // 1 test × 2 books × 2 depths
             return made;

@@ -12,8 +12,12 @@ internal static class EvalFixtures
 
     public static RulerData AllData() => RulerData.Load(Essays, Squad, Hotpot, null);
 
-    public static PromptMeasurer Measurer(TestTokenizer tok, IChatTemplate? template = null, PrefixPlacement placement = PrefixPlacement.AssistantTurn) =>
+    public static PromptMeasurer Measurer(LongContext.Formats.Tokenization.ITextTokenizer tok, IChatTemplate? template = null, PrefixPlacement placement = PrefixPlacement.AssistantTurn) =>
         new(tok, template ?? LongContext.Eval.Backends.ChatTemplates.Base, placement);
+
+    /// <summary>The small Llama-3-layout byte-level BPE of tests/fixtures/tokenizer/llama3 (token counts vary with the text, as real ones do).</summary>
+    public static LongContext.Formats.Tokenization.ITextTokenizer BpeTokenizer() =>
+        LongContext.Formats.Tokenization.HfTokenizer.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizer", "llama3"));
 
     public static string TempDir(string name)
     {

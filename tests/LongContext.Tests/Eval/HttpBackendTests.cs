@@ -43,19 +43,29 @@ public class HttpBackendTests
     }
 
     [Fact]
-    public async Task A_response_echoing_the_prompt_scores_zero_even_though_it_contains_every_needle()
+    public async Task Zero_retries_fails_the_first_attempt_without_a_retry_strategy_error()
+    {
+        using var stub = new StubOpenAiServer(fail429First: 5);
+        using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = stub.BaseUrl, MaxRetries = 0 });
+        var e = await Assert.ThrowsAsync<EvalException>(() => b.GenerateAsync(GenerationRequest.FromUser("x", "", 5), default));
+        Assert.Contains("answered 429", e.Message);
+        Assert.Throws<EvalException>(() => new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = stub.BaseUrl, MaxRetries = -1 }));
+    }
+
+    [Fact]
+    public async Task An_echoed_prompt_is_flagged_and_scored_by_rulers_metric_not_zeroed()
     {
         using var stub = new StubOpenAiServer { Echo = true };
         using var b = new OpenAiHttpBackend(new OpenAiHttpOptions { BaseUrl = stub.BaseUrl });
-        var tok = new TestTokenizer();
+        var m = EvalFixtures.Measurer(new RegexWordTokenizer(), placement: PrefixPlacement.UserMessageEnd);
         var task = LongContext.Eval.Ruler.RulerTask.Create("niah_single_1", EvalFixtures.AllData());
-        var s = task.Generate(1024, 0, 42, EvalFixtures.Measurer(tok));
+        var s = task.Generate(1024, 0, 42, m);
         var dir = EvalFixtures.TempDir("echo");
         var runner = new EvalRunner(b, new ResultStore(dir), "h", 1);
-        await runner.RunAsync([new EvalItemPlan("ruler", s.Task, 1024, "0", null, () => LongContext.Eval.Ruler.RulerSuite.ToItem(s))], null, default);
+        await runner.RunAsync([new EvalItemPlan("ruler", s.Task, 1024, "0", null, () => LongContext.Eval.Ruler.RulerSuite.ToItem(s, m))], null, default);
         var rec = Assert.Single(ResultStore.Read(dir));
         Assert.True(rec.Echo);
-        Assert.Equal(0, rec.Score);
+        Assert.Equal(100, rec.Score);                                  // RULER's string_match_all: the value is in the response
         Assert.Contains(s.Outputs[0], rec.Prediction);
     }
 

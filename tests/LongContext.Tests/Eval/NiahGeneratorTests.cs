@@ -32,6 +32,34 @@ public class NiahGeneratorTests
     }
 
     [Fact]
+    public void Each_cell_prompt_is_a_pure_function_of_its_key_whatever_order_cells_are_built_in()
+    {
+        // A resumed run builds its remaining cells in another order than an uninterrupted one: the prompts must not change.
+        // A BPE tokenizer, so each cell's random key and value cost a different number of tokens.
+        var m = EvalFixtures.Measurer(EvalFixtures.BpeTokenizer());
+        // Many lengths, so that for some the fitted size sits where the cells' few tokens of difference cross a unit boundary.
+        var options = Options() with { Lengths = Enumerable.Range(0, 12).Select(i => 900 + 23 * i).ToList(), DepthCount = 10 };
+        Dictionary<(int, int), NiahCase> Build(IEnumerable<(int L, int D)> order)
+        {
+            var gen = new NiahGenerator(new NoiseHaystack(), options, WordPool.Generated(500));
+            return order.ToDictionary(c => c, c => gen.Generate(c.L, c.D, m));
+        }
+        var cells = options.Lengths.SelectMany(l => Enumerable.Range(0, 10).Select(d => (l, d))).ToList();
+        var forward = Build(cells);
+        for (var seed = 1; seed <= 3; seed++)
+        {
+            var rng = new Random(seed);
+            var shuffled = cells.OrderBy(_ => rng.Next()).ToList();
+            var other = Build(shuffled);
+            foreach (var c in cells)
+            {
+                Assert.Equal(forward[c].Input, other[c].Input);
+                Assert.Equal(forward[c].PromptTokens, other[c].PromptTokens);
+            }
+        }
+    }
+
+    [Fact]
     public void Multi_needle_places_k_needles_and_scores_the_fraction_found()
     {
         var gen = new NiahGenerator(new NoiseHaystack(), Options(NiahVariant.Multi) with { Needles = 4 }, WordPool.Generated(500));

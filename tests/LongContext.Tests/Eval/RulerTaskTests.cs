@@ -12,19 +12,21 @@ public class RulerTaskTests
     [MemberData(nameof(AllTasks))]
     public void Generated_prompt_fits_the_budget_tightly_and_contains_its_answers(string name)
     {
-        var tok = new TestTokenizer();
+        var tok = new RegexWordTokenizer();
         var measurer = EvalFixtures.Measurer(tok, LongContext.Eval.Backends.ChatTemplates.Llama3);
         var task = RulerTask.Create(name, EvalFixtures.AllData());
-        const int length = 2048;
+        const int length = 4096;
         for (var i = 0; i < 2; i++)
         {
             var s = task.Generate(length, i, seed: 42, measurer);
-            var total = tok.Count(measurer.Render(s.Input, s.AnswerPrefix));
+            var total = tok.Encode(measurer.Render(s.Request()), addSpecialTokens: false).Count;
             Assert.Equal(total, s.PromptTokens);
             Assert.True(total + s.MaxNewTokens <= length, $"{name}: {total} + {s.MaxNewTokens} > {length}");
-            // QA is limited by the tiny fixture corpus; every other task fills most of the window.
-            if (!name.StartsWith("qa", StringComparison.Ordinal))
-                Assert.True(total + s.MaxNewTokens > length * 0.85, $"{name}: only {total} tokens used of {length}");
+            // RULER's own steps bound the fill: a sample that does not fit backs off 500 essay words (~15% at 4K) or 25
+            // needles (~35% at 4K: RULER's own niah_multikey_3 sample fills 63%), FWE searches in steps of length/32
+            // words; RulerParityTests compares each task's fill with RULER's.
+            var floor = name is "niah_multikey_2" or "niah_multikey_3" ? 0.6 : 0.8;
+            Assert.True(total + s.MaxNewTokens > length * floor, $"{name}: only {total} tokens used of {length}");
             Assert.NotEmpty(s.Outputs);
             if (s.Metric == MatchMetric.All)
                 foreach (var o in s.Outputs) Assert.Contains(o, s.Input);
@@ -39,7 +41,7 @@ public class RulerTaskTests
     public void Generation_is_deterministic_for_a_seed_and_varies_across_samples(string name)
     {
         var data = EvalFixtures.AllData();
-        var m = EvalFixtures.Measurer(new TestTokenizer());
+        var m = EvalFixtures.Measurer(new RegexWordTokenizer());
         var a = RulerTask.Create(name, data).Generate(1024, 1, 7, m);
         var b = RulerTask.Create(name, data).Generate(1024, 1, 7, m);
         Assert.Equal(a.Input, b.Input);
@@ -51,7 +53,7 @@ public class RulerTaskTests
     [Fact]
     public void Single_needle_tasks_use_the_singular_template_and_multi_value_the_plural()
     {
-        var m = EvalFixtures.Measurer(new TestTokenizer());
+        var m = EvalFixtures.Measurer(new RegexWordTokenizer());
         var single = RulerTask.Create("niah_single_1", EvalFixtures.AllData()).Generate(1024, 0, 42, m);
         Assert.StartsWith("A special magic number is hidden within the following text.", single.Input);
         Assert.StartsWith(" The special magic number for ", single.AnswerPrefix);

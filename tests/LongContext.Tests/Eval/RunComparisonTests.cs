@@ -8,7 +8,6 @@ using SkiaSharp;
 
 namespace LongContext.Tests.Eval;
 
-[Collection(CliCollection.Name)]
 public class RunComparisonTests
 {
     /// <summary>Answers the key everywhere (an extended model) or like PasskeyReader (fails mid-depth on long prompts).</summary>
@@ -36,7 +35,7 @@ public class RunComparisonTests
     {
         var (a, b) = (await PasskeyRun(perfect: false), await PasskeyRun(perfect: true));
         var outDir = EvalFixtures.TempDir("cmp-out");
-        var (code, stdout, stderr) = await CliRun.Capture("eval", "compare", a, b, "--labels", "base,stage1", "--out", outDir, "--json");
+        var (code, stdout, stderr) = await EvalCli.Run(EvalCli.Http(), ["eval", "compare", a, b, "--labels", "base,stage1", "--out", outDir, "--json"]);
         Assert.True(code == 0, stderr);
         var json = CliRun.LastJson(stdout);
         Assert.Equal("passkey", json.GetProperty("suite").GetString());

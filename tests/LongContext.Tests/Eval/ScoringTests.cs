@@ -25,6 +25,20 @@ public class ScoringTests
     }
 
     [Fact]
+    public void An_unfinished_think_block_does_not_wipe_the_visible_answer()
+    {
+        // The answer came first, then the model started thinking again and ran out of tokens.
+        Assert.Equal(100, Scorers.Match(MatchMetric.All, "The value is 1234567. <think>let me double-check", ["1234567"]));
+        Assert.Equal(100, Scorers.Match(MatchMetric.All, "<think>hmm</think> 1234567 <think>more", ["1234567"]));
+        // The template opened <think> in the prompt: only the text after </think> is the answer.
+        Assert.Equal("1234567", Scorers.Postprocess("the needle said 7654321 or maybe 1234567</think>1234567"));
+        // Thinking that never finished has no visible answer, and says so.
+        Assert.Equal("", Scorers.Postprocess("<think>the value might be 1234567"));
+        Assert.True(Scorers.ThinkingUnfinished("<think>the value might be 1234567"));
+        Assert.False(Scorers.ThinkingUnfinished("<think>a</think>b"));
+    }
+
+    [Fact]
     public void Echoing_the_prompt_is_detected_but_quoting_the_needle_is_not()
     {
         var prompt = "A special magic number is hidden within the following text. Make sure to memorize it.\n"

@@ -11,7 +11,11 @@ public static partial class StubAnswers
 {
     public static string Answer(string prompt)
     {
-        if (prompt.Contains("[Criteria]", StringComparison.Ordinal)) return Judge(prompt);
+        if (prompt.Contains("[Ground truth]", StringComparison.Ordinal)) return Judge(prompt);
+        if (prompt.Contains("What is the best thing to do in San Francisco?", StringComparison.Ordinal))
+            return Regex.Match(prompt, @"The best thing to do in San Francisco is [^\n]+") is { Success: true } sf ? sf.Value : "I don't know.";
+        if (prompt.Contains("What are the secret ingredients needed to build the perfect pizza?", StringComparison.Ordinal))
+            return string.Join(", ", Regex.Matches(prompt, @" (\w[\w ]*?) (?:is|are) one of the secret ingredients").Select(m => m.Groups[1].Value)) + ".";
         if (prompt.Contains("Find all variables that are assigned the value", StringComparison.Ordinal)) return Vt(prompt);
         if (prompt.Contains("Below is a numbered list of words.", StringComparison.Ordinal)) return Cwe(prompt);
         if (prompt.Contains("Read the following coded text", StringComparison.Ordinal)) return Fwe(prompt);
@@ -37,7 +41,7 @@ public static partial class StubAnswers
             {
                 var v = m.Groups[1].Value;
                 var frac = m.Index / (double)prompt.Length;
-                if (prompt.Length > 4000 && frac is > 0.3 and < 0.7) v = "1234567";
+                if (prompt.Length > 6000 && frac is > 0.3 and < 0.7) v = "1234567";
                 values.Add(v);
             }
         return " " + string.Join(", ", values) + ".";
@@ -76,16 +80,20 @@ public static partial class StubAnswers
         return sentences.OrderByDescending(s => Regex.Matches(s.ToLowerInvariant(), @"\w{3,}").Count(m => qWords.Contains(m.Value))).First().Trim();
     }
 
+    /// <summary>LangChain's labeled_score_string format: "[[10]]" when the answer contains the reference, else "[[3]]".</summary>
     private static string Judge(string prompt)
     {
-        var reference = Regex.Match(prompt, @"\[Reference\]\n(.+?)\n\n\[Answer\]\n(.*?)\n\nScore:", RegexOptions.Singleline);
-        return reference.Groups[2].Value.Contains(reference.Groups[1].Value, StringComparison.Ordinal) ? "10" : "Score: 3";
+        var reference = Regex.Match(prompt, @"\[Ground truth\]\n(.+?)\nBegin your evaluation", RegexOptions.Singleline).Groups[1].Value.Trim();
+        var answer = Regex.Match(prompt, @"\[The Start of Assistant's Answer\]\n(.*?)\n\[The End of Assistant's Answer\]", RegexOptions.Singleline).Groups[1].Value;
+        return answer.Contains(reference, StringComparison.Ordinal) ? "The answer matches. Rating: [[10]]" : "Partly relevant. Rating: [[3]]";
     }
 
+    /// <summary>Learns word_label's kind of rule: the majority label of the examples whose input starts like the query's.</summary>
     private static string Icl(string prompt)
     {
         var query = Regex.Matches(prompt, @"Input: (.+)").Last().Groups[1].Value.Trim();
-        var m = Regex.Matches(prompt, $@"Input: {Regex.Escape(query)}\nLabel: (.+)").FirstOrDefault();
-        return m is null ? " unknown" : " " + m.Groups[1].Value.Trim();
+        var votes = Regex.Matches(prompt, @"Input: (.+)\nLabel: (.+)").Where(m => m.Groups[1].Value[0] == query[0])
+            .GroupBy(m => m.Groups[2].Value.Trim()).OrderByDescending(g => g.Count()).FirstOrDefault();
+        return votes is null ? " unknown" : " " + votes.Key;
     }
 }

@@ -53,10 +53,21 @@ public class Fp8E4M3Tests
     }
 
     [Fact]
+    public void Cpu_tensors_use_the_tensor_op_codec()
+    {
+        // The add-on's ATen casts serve CUDA only (the selftest compares them with these ops on the GPU).
+        var x = randn(new long[] { 512 }, generator: new Generator(3)) * 100;
+        Assert.False(Fp8E4M3.NativeApplies(x));
+        Assert.Equal(Fp8E4M3.EncodeMath(x).data<byte>().ToArray(), Fp8E4M3.Encode(x).data<byte>().ToArray());
+        var codes = Fp8E4M3.EncodeMath(x);
+        Assert.True(Fp8E4M3.DecodeMath(codes, ScalarType.Float32).equal(Fp8E4M3.Decode(codes, ScalarType.Float32)).all().item<bool>());
+    }
+
+    [Fact]
     public void An_fp8_kv_cache_gives_logits_close_to_the_full_precision_cache_but_not_identical()
     {
         var checks = LongContext.Core.Diagnostics.SelfTest.Fp8KvCacheChecks(CPU).ToList();
-        Assert.Equal(3, checks.Count);
+        Assert.Equal(4, checks.Count);   // prefill logits, argmax, eager decode, device-position decode reading the codes
         Assert.All(checks, c => Assert.True(c.Passed, $"{c.Name}: error {c.Error} > {c.Tolerance}"));
         // The cache really quantises: a check that compared a cache with itself would report 0.
         Assert.True(checks[0].Error > 1e-4, $"prefill logits error {checks[0].Error}: the FP8 cache did not quantise");

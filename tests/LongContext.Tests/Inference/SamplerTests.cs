@@ -45,6 +45,18 @@ public class SamplerTests
         for (int i = 0; i < Probs.Length; i++) Assert.Equal(expected[i] / sum, cooler[i].item<float>(), 5);
     }
 
+    [Theory]
+    [InlineData(9e-6)]
+    [InlineData(1e-38)]
+    [InlineData(1e-39)]
+    [InlineData(double.Epsilon)]
+    public void Temperatures_too_small_to_divide_by_pick_the_argmax_instead_of_failing(double temperature)
+    {
+        var logits = randn(600, generator: new Generator(5)) * 20;
+        var argmax = (int)logits.argmax().item<long>();
+        Assert.All(Draw(new SamplingOptions { Temperature = temperature, TopP = 0.9, Seed = 3 }, logits, 20), t => Assert.Equal(argmax, t));
+    }
+
     [Fact]
     public void Top_k_of_one_equals_greedy_for_every_seed()
     {

@@ -116,4 +116,32 @@ public class Fp8KvCacheTests
     }
 
     static double Rel(Tensor want, Tensor got) => (got - want).norm().item<float>() / want.norm().item<float>();
+
+    [Fact]
+    public void Device_position_mode_hands_out_fp8_codes_only_when_asked()
+    {
+        var config = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 16, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 1,
+            NumAttentionHeads = 2, NumKeyValueHeads = 1, HeadDim = 8, MaxPositionEmbeddings = 64,
+        };
+        using var cache = new KvCache(config, 1, 32, ScalarType.Float32, CPU, KvCacheStorage.Fp8E4M3);
+        var kv = full(new long[] { 1, 1, 1, 8 }, 1.5f);
+        using var position = tensor(new long[] { 3 });
+        using (cache.UseDevicePosition(position, 16, fp8Codes: true))
+        {
+            var (k, v) = cache.Append(0, kv, kv);
+            Assert.Equal(ScalarType.Byte, k.dtype);
+            Assert.Equal(new long[] { 1, 1, 16, 8 }, k.shape);
+            Assert.Equal(Fp8E4M3.EncodeMath(kv).data<byte>().ToArray(), k.narrow(2, 3, 1).contiguous().data<byte>().ToArray());
+        }
+        using (cache.UseDevicePosition(position, 16))
+        {
+            var (k, _) = cache.Append(0, kv, kv);
+            Assert.Equal(ScalarType.Float32, k.dtype);
+            Assert.Equal(1.5f, k[0, 0, 3, 0].item<float>());
+        }
+        var (plain, _) = cache.Append(0, kv, kv);   // outside device-position mode: decoded values
+        Assert.Equal(ScalarType.Float32, plain.dtype);
+    }
 }

@@ -40,14 +40,7 @@ public class DistributedCheckpointTests
         Assert.Contains(manifest.Files, f => f.Name == OptimizerStateFiles.IndexFileName);
 
         // dp 2 with ZeRO-1 (other shards), and one process with plain AdamW, from the same checkpoint.
-        CopyCheckpoint(step2, Path.Combine(dir.Path, "dp2"));
-        var atTwo = OnRanks(2, 1, topology =>
-        {
-            using var model = NewModel(seed: 77);
-            using var trainer = NewTrainer(topology, Saving(Path.Combine(dir.Path, "dp2")), recompute: false, model);
-            Assert.True(trainer.ResumeLatest());
-            return trainer.Run().Steps.Select(s => s.Loss).ToList();
-        })[0];
+        var atTwo = ResumeOnRanks(step2, Path.Combine(dir.Path, "dp2"), dp: 2, zero: 1);
         CopyCheckpoint(step2, Path.Combine(dir.Path, "dp1"));
         using var oneModel = NewModel(seed: 78);
         using var one = NewTrainer(SingleProcessTopology.Instance, Saving(Path.Combine(dir.Path, "dp1")), recompute: false, oneModel);
@@ -58,15 +51,21 @@ public class DistributedCheckpointTests
         AssertCloseSeries(expected[2..], atOne, 1e-5, "dp 4 → 1");
 
         // And back: the single process's whole-tensor checkpoint resumes sharded (ZeRO-2 at dp 2).
-        CopyCheckpoint(Path.Combine(dir.Path, "one", RunCheckpointer.CheckpointsFolder, "step-000002"), Path.Combine(dir.Path, "back"));
-        var back = OnRanks(2, 2, topology =>
+        var back = ResumeOnRanks(Path.Combine(dir.Path, "one", RunCheckpointer.CheckpointsFolder, "step-000002"), Path.Combine(dir.Path, "back"), dp: 2, zero: 2);
+        AssertCloseSeries(expected[2..], back, 1e-5, "dp 1 → 2");
+    }
+
+    /// <summary>Copies a checkpoint into a fresh run folder and resumes it on <paramref name="dp"/> ranks (other initial weights); rank 0's losses.</summary>
+    static List<double> ResumeOnRanks(string checkpoint, string outDir, int dp, int zero)
+    {
+        CopyCheckpoint(checkpoint, outDir);
+        return OnRanks(dp, zero, topology =>
         {
-            using var model = NewModel(seed: 79);
-            using var trainer = NewTrainer(topology, Saving(Path.Combine(dir.Path, "back")), recompute: false, model);
+            using var model = NewModel(seed: 77);
+            using var trainer = NewTrainer(topology, Saving(outDir), recompute: false, model);
             Assert.True(trainer.ResumeLatest());
             return trainer.Run().Steps.Select(s => s.Loss).ToList();
         })[0];
-        AssertCloseSeries(expected[2..], back, 1e-5, "dp 1 → 2");
     }
 
     [Fact]

@@ -182,15 +182,16 @@ public sealed class OpenAiServerTests(ServerFixture f) : IClassFixture<ServerFix
     {
         long cancelledBefore = f.Scheduler.Stats.RequestsCancelled, completedBefore = f.Scheduler.Stats.RequestsCompleted;
         // Greedy after "Hello" on this fixture reaches no end-of-text id within 3000 tokens (checked), so only the disconnect can end it.
-        using (var client = new HttpClient())
+        // A raw socket reset, not a disposed HttpClient response: that one keeps draining the stream in the background
+        // for up to 2 s, long enough for a fast machine to finish all 3000 tokens (the test then saw no cancellation).
+        using (var connection = await RawHttpConnection.OpenAsync(f.Server.BaseAddress))
         {
-            client.DefaultRequestHeaders.Authorization = new("Bearer", ServerFixture.ApiKey);
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(f.V1, "completions"))
-            { Content = JsonContent(new { prompt = "Hello", max_tokens = 3000, temperature = 0, stream = true }) };
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { prompt = "Hello", max_tokens = 3000, temperature = 0, stream = true }));
+            await connection.SendRequestAsync("/v1/completions", body);
+            Assert.Equal(200, await connection.ReadStatusAsync());
             for (int events = 0; events < 3;)
-                if ((await reader.ReadLineAsync())?.StartsWith("data: {", StringComparison.Ordinal) == true) events++;
+                if ((await connection.ReadLineAsync() ?? throw new IOException("stream ended early")).StartsWith("data: {", StringComparison.Ordinal)) events++;
+            connection.Abort();
         }
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (f.Scheduler.Stats.RequestsCancelled == cancelledBefore && DateTime.UtcNow < deadline) await Task.Delay(20);

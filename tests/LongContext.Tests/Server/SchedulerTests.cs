@@ -89,6 +89,19 @@ public sealed class SchedulerTests : IDisposable
     }
 
     [Fact]
+    public async Task The_engine_and_the_scheduler_stop_at_the_same_token_for_the_same_stop_string()
+    {
+        using var scheduler = new GenerationScheduler(session, new SchedulerOptions { MaxContext = 512, PrefixCacheEntries = 0 });
+        var prompt = Prompt("Once upon a time");
+        var full = await scheduler.Submit(new GenerationRequest { PromptIds = prompt, MaxTokens = 40, Temperature = 0 }).ReadToEndAsync();
+        var stop = full.Text.Substring(full.Text.Length / 2, 3);
+        var served = await scheduler.Submit(new GenerationRequest { PromptIds = prompt, MaxTokens = 40, Temperature = 0, Stop = [stop] }).ReadToEndAsync();
+        var engine = session.Generator.Generate(prompt, new GenerationOptions { MaxNewTokens = 40, StopTokenIds = session.StopTokenIds, StopStrings = [stop] }).ToList();
+        Assert.Equal(engine, served.Summary.CompletionIds);
+        Assert.True(engine.Count < full.Summary.CompletionTokens, "the stop string should end both runs early");
+    }
+
+    [Fact]
     public async Task Same_seed_gives_the_same_sample()
     {
         using var scheduler = new GenerationScheduler(session, new SchedulerOptions { MaxContext = 512 });

@@ -1,10 +1,10 @@
-namespace LongContext.Server.Scheduling;
+namespace LongContext.Core.Inference;
 
 /// <summary>
 /// Finds stop strings in streamed text. Text is released only once no stop string can still start in it: the last
 /// (longest stop − 1) characters are held back, so a stop split across tokens is still caught and never sent.
 /// </summary>
-internal sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
+public sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
 {
     readonly int holdback = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;
     string pending = "";

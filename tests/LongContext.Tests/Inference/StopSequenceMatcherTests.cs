@@ -1,6 +1,6 @@
-using LongContext.Server.Scheduling;
+using LongContext.Core.Inference;
 
-namespace LongContext.Tests.Server;
+namespace LongContext.Tests.Inference;
 
 public class StopSequenceMatcherTests
 {
