@@ -17,16 +17,24 @@ namespace LongContext.Tests.Parallel;
 /// </summary>
 public class ContextParallelTrainingTests
 {
+    /// <summary>Dynamic NTK RoPE scaled for a 16-token original context: its frequencies depend on the length, so a shard must rotate with the whole batch's.</summary>
+    static readonly LongContext.Formats.Config.ModelConfig DynamicRope = Tiny with
+    {
+        MaxPositionEmbeddings = 16,
+        Rope = new LongContext.Formats.Config.RopeParameters { RopeType = "dynamic", RopeTheta = 10000, Factor = 2 },
+    };
+
     [Theory]
-    [InlineData(1, 2, "ring", false)]
-    [InlineData(1, 4, "ring", true)]
-    [InlineData(2, 2, "allgather", false)]
-    [InlineData(2, 2, "ring", true)]
-    public void A_training_step_of_packed_documents_at_dp_x_cp_gives_the_loss_and_gradients_of_one_process(int dp, int cp, string attention, bool recompute)
+    [InlineData(1, 2, "ring", false, true)]
+    [InlineData(1, 4, "ring", true, true)]
+    [InlineData(2, 2, "allgather", false, false)]
+    [InlineData(2, 2, "ring", true, false)]
+    public void A_training_step_of_packed_documents_at_dp_x_cp_gives_the_loss_and_gradients_of_one_process(int dp, int cp, string attention, bool recompute, bool dynamicRope)
     {
         using var dir = new TempDir();
+        var config = dynamicRope ? DynamicRope : Tiny;
         var expectedGrads = new Dictionary<string, Tensor>();
-        using var referenceModel = NewModel(seed: 10);
+        using var referenceModel = NewModel(seed: 10, config: config);
         using var reference = NewTrainer(SingleProcessTopology.Instance, CpOptions(Path.Combine(dir.Path, "one"), 1), referenceModel, recompute,
             optimizer: RecordingGradients(expectedGrads));
         var expected = reference.TrainStep();
@@ -34,7 +42,7 @@ public class ContextParallelTrainingTests
         var ranks = OnMesh(dp, cp, topology =>
         {
             var grads = new Dictionary<string, Tensor>();
-            using var model = NewModel(seed: 10 + topology.Rank);   // rank 0's weights reach every rank
+            using var model = NewModel(seed: 10 + topology.Rank, config: config);   // rank 0's weights reach every rank
             using var trainer = NewTrainer(topology, CpOptions(Path.Combine(dir.Path, "cp"), 1), model, recompute, optimizer: RecordingGradients(grads));
             var m = trainer.TrainStep();
             return (m.Loss, m.GradNorm, m.PredictedTokens, m.Tokens, Grads: grads);
