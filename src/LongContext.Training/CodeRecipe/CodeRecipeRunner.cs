@@ -127,8 +127,7 @@ public sealed class CodeRecipeRunner
 
         // 3. Token corpora.
         phase.Restart();
-        var fileCorpus = CodeCorpus.Tokenize(corpus.Training.SelectMany(p => p.Files).ToList(), tokenizer, eos, ct);
-        var packageCorpus = CodeCorpus.Tokenize(corpus.Training.Select(p => p.AsDocument()).ToList(), tokenizer, eos, ct);
+        var (fileCorpus, packageCorpus) = CodeCorpus.TokenizeFilesAndPackages(corpus.Training, tokenizer, eos, ct);
         result.PretrainCorpusTokens = fileCorpus.TokenCount;
         result.PackageCorpusTokens = packageCorpus.TokenCount;
         result.PackagesAtFinalLength = Enumerable.Range(0, (int)packageCorpus.DocumentCount).Count(d => packageCorpus.DocumentLength(d) >= o.FinalLength);

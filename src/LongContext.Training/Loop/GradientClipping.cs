@@ -12,8 +12,12 @@ public static class GradientClipping
     /// </summary>
     /// <param name="globalNorm">Turns the norm of these gradients (fp32 scalar on their device) into the norm over
     /// every process's gradients (<see cref="Topology.ITrainingTopology.GlobalGradNorm"/>); null: these are all.</param>
-    public static double ClipGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm, Func<Tensor, Tensor>? globalNorm = null) =>
-        ClipGradients([.. parameters.Select(p => p.grad).OfType<Tensor>()], maxNorm, globalNorm);
+    public static double ClipGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm, Func<Tensor, Tensor>? globalNorm = null)
+    {
+        // Each .grad read is a new wrapper that would keep its gradient alive until the GC finalizes it.
+        using var scope = NewDisposeScope();
+        return ClipGradients([.. parameters.Select(p => p.grad).OfType<Tensor>()], maxNorm, globalNorm);
+    }
 
     /// <summary>As <see cref="ClipGlobalNorm"/>, over gradient tensors themselves (e.g. a sharded optimizer's gradient shards).</summary>
     public static double ClipGradients(IReadOnlyList<Tensor> grads, double maxNorm, Func<Tensor, Tensor>? globalNorm = null)

@@ -157,7 +157,9 @@ public sealed class Trainer : IDisposable
         // Gradient sync: the gradients of the global batch.
         _topology.SyncGradients(_trainable);
         // Clip by the global gradient norm.
-        double gradNorm = GradientClipping.ClipGradients(_topology.HeldGradients(_trainable), Options.MaxGradNorm, _topology.GlobalGradNorm);
+        double gradNorm;
+        using (NewDisposeScope())   // HeldGradients reads .grad: new wrappers, released here
+            gradNorm = GradientClipping.ClipGradients(_topology.HeldGradients(_trainable), Options.MaxGradNorm, _topology.GlobalGradNorm);
         // Collective decisions: the summed loss, the NaN guard and the stop request, the same on every process.
         var decision = _topology.Agree(new StepDecision(lossSum, !double.IsFinite(lossSum) || !double.IsFinite(gradNorm), cancellation.IsCancellationRequested));
         double loss = decision.LossSum / predicted;

@@ -48,6 +48,25 @@ public class CodeRecipeTests
     }
 
     [Fact]
+    public void One_tokenization_gives_the_file_corpus_and_package_documents_that_decode_to_the_packages_text()
+    {
+        using var dir = Packages(4);
+        var corpus = CodeCorpus.Load(dir.Path, ["**/*.py"], maxCharacters: 1L << 30, heldOutPackages: 0, heldOutMinCharacters: 10_000);
+        var texts = corpus.Training.SelectMany(p => p.Files).Select(f => f.Text).ToList();
+        var tokenizer = HfTokenizer.FromJson(BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 400, MaxCharacters = null }).TokenizerJson);
+        int eos = 399;
+        var (files, packages) = CodeCorpus.TokenizeFilesAndPackages(corpus.Training, tokenizer, eos);
+        Assert.Equal(corpus.Training.Sum(p => p.Files.Count), files.DocumentCount);
+        Assert.Equal(corpus.Training.Count, packages.DocumentCount);
+        for (int d = 0; d < corpus.Training.Count; d++)
+        {
+            var ids = packages.ReadDocument(d).Select(t => (int)t).ToArray();
+            Assert.Equal(eos, ids[^1]);
+            Assert.Equal(corpus.Training[d].AsDocument().Text, tokenizer.Decode(ids[..^1]));
+        }
+    }
+
+    [Fact]
     public void Passkey_rows_replace_about_the_given_fraction_with_episodes_in_the_eval_format_and_keep_labels_shifted()
     {
         var texts = Enumerable.Range(0, 30).Select(i => $"def f{i}(x):\n    return x + {i}\n").ToList();
