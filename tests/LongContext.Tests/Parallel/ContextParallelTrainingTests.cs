@@ -227,7 +227,8 @@ public class ContextParallelTrainingTests
         // as estimated). Each must run the layout of the tighter one, or the ring's collectives inside recomputed
         // layers would not pair up.
         var config = Tiny with { NumHiddenLayers = 4 };
-        long estimate = LongContext.Training.Plan.ActivationCheckpointPlan.ExtraBytesPerPlainLayer(config, Length / 2);
+        // The planner sizes a micro-batch's tokens on this rank: 2 rows × its 16-token shard.
+        long estimate = LongContext.Training.Plan.ActivationCheckpointPlan.ExtraBytesPerPlainLayer(config, 2 * (Length / 2));
         const long allRecomputed = 1_000_000;
         LongContext.Training.Plan.DeviceMemoryProbe Device(double roomInLayers)
         {
