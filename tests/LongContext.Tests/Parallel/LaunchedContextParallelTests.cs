@@ -90,7 +90,7 @@ public class LaunchedContextParallelTests
     }
 
     [Fact]
-    public async Task A_launched_run_refuses_a_length_that_2_cp_does_not_divide_before_training()
+    public async Task A_launched_run_refuses_a_length_that_2_cp_does_not_divide_and_a_degree_that_does_not_divide_the_world()
     {
         var outDir = TempDir("cp-bad-length");
         var args = Pretrain(Corpus(), outDir, "--context-parallel", "2");
@@ -100,6 +100,11 @@ public class LaunchedContextParallelTests
         Assert.Contains("--seq-len 62 is not divisible by 2·cp = 4", stdout + err);
         Assert.Contains("Use a multiple of 4: 60 or 64", stdout + err);
         Assert.False(File.Exists(Path.Combine(outDir, "train", MetricsLog.FileName)));
+
+        // A degree that does not divide the world size: no mesh.
+        (code, stdout, err) = await CliRun.Capture(Launch(2, Pretrain(Corpus(), TempDir("cp-bad-degree"), "--context-parallel", "3")));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--context-parallel 3 does not divide the world size 2", stdout + err);
     }
 
     [Fact]
